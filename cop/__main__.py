@@ -1,0 +1,5 @@
+"""`python -m cop` runs the command line."""
+
+from cop.cli import main
+
+main()

@@ -1,0 +1,132 @@
+"""create_app(settings): the Dash app, the HTTP API and Socket.IO on one Flask server."""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import timedelta
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import dash
+from dash import html
+from flask import Flask, Response
+from flask_socketio import SocketIO
+
+from cop.api.routes import create_api
+from cop.auth import current_scope_user, init_auth
+from cop.layouts.pages import PAGES, PageSpec
+from cop.layouts.shell import shell
+from cop.layouts.status import status_panel
+from cop.realtime.codec import OrjsonCodec
+from cop.realtime.server import register_handlers
+from cop.settings import Settings
+from cop.store.connection import Store, open_store
+from cop.store.users import UserStore
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class CopApp:
+    """What create_app builds: one Flask server carrying Dash, the API and Socket.IO."""
+
+    server: Flask
+    dash: dash.Dash
+    socketio: SocketIO
+    store: Store
+    users: UserStore
+
+
+def assets_folder() -> Path:
+    return Path(str(resources.files("cop.assets")))
+
+
+def secret_key(settings: Settings, store: Store) -> str:
+    """COP_SECRET_KEY, or one generated once and shared through Redis by every web process."""
+    if settings.secret_key:
+        return settings.secret_key
+    store.client.set(store.keys.secret, secrets.token_hex(32), nx=True)
+    value = store.client.get(store.keys.secret)
+    assert value is not None
+    return value.decode()
+
+
+def page_layout(spec: PageSpec) -> Callable[..., Any]:
+    def layout(**_query: Any) -> Any:
+        return html.Div(
+            className=f"page-{spec.key}",
+            children=[html.H1(spec.title), status_panel(spec.kinds)],
+        )
+
+    return layout
+
+
+def create_app(settings: Settings, store: Store | None = None) -> CopApp:
+    """Build the web app. Connects to Redis (starting the embedded one if needed)."""
+    store = store or open_store(settings)
+    server = Flask("cop")
+    server.config.update(
+        SECRET_KEY=secret_key(settings, store),
+        SESSION_COOKIE_NAME="cop_session",
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=settings.session_cookie_secure,
+        PERMANENT_SESSION_LIFETIME=timedelta(hours=12),
+        MAX_CONTENT_LENGTH=settings.api_max_body_bytes,
+    )
+    users = init_auth(server, store, settings)
+    server.register_blueprint(create_api(store, users))
+
+    @server.get("/healthz")
+    def healthz() -> Response:
+        return Response(b'{"status":"ok"}', mimetype="application/json")
+
+    @server.after_request
+    def security_headers(response: Response) -> Response:
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("X-Frame-Options", "DENY")
+        response.headers.setdefault("Referrer-Policy", "same-origin")
+        return response
+
+    app = dash.Dash(
+        "cop",
+        server=server,
+        use_pages=True,
+        pages_folder="",
+        assets_folder=str(assets_folder()),
+        title="COP",
+        update_title=None,
+        suppress_callback_exceptions=True,
+        serve_locally=True,
+    )
+    for spec in PAGES:
+        dash.register_page(
+            f"cop.layouts.page_{spec.key}",
+            path=spec.path,
+            name=spec.name,
+            title=f"COP · {spec.title}",
+            order=PAGES.index(spec),
+            layout=page_layout(spec),
+        )
+    app.layout = lambda: shell(current_scope_user())
+
+    import socketio as python_socketio
+
+    manager = python_socketio.RedisManager(
+        store.url, channel=store.keys.socketio_channel, redis_options={"health_check_interval": 30}
+    )
+    sio = SocketIO(
+        server,
+        async_mode=settings.async_mode,
+        client_manager=manager,
+        json=OrjsonCodec,
+        ping_interval=10,
+        ping_timeout=10,
+        max_http_buffer_size=1_000_000,
+    )
+    register_handlers(sio, store)
+    return CopApp(server=server, dash=app, socketio=sio, store=store, users=users)

@@ -1,0 +1,1 @@
+"""Pure logic and models: no dash, flask or redis imports here."""

@@ -1,0 +1,172 @@
+"""The one envelope every stream entry travels in, and the registry of payload models per kind."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any, ClassVar, Literal
+
+import orjson
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+from cop.domain.errors import FieldProblem, InvalidInput, problems_from
+
+ENVELOPE_VERSION = 1
+PROV_CODE_PATTERN = r"^\d{5}$"
+EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
+ENTITY_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.:@/-]{0,127}$"
+
+
+class Payload(BaseModel):
+    """Base of every per-kind payload. `prov_code` routes the entity to its province room."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    prov_code: str | None = Field(default=None, pattern=PROV_CODE_PATTERN)
+    deleted: bool = False
+
+    kind: ClassVar[str] = ""
+
+
+PAYLOAD_MODELS: dict[str, type[Payload]] = {}
+
+
+def register_payload(model: type[Payload]) -> type[Payload]:
+    """Class decorator: declare the payload model of a stream kind."""
+    if not model.kind:
+        raise ValueError(f"{model.__name__} has no kind")
+    PAYLOAD_MODELS[model.kind] = model
+    return model
+
+
+def payload_model(kind: str) -> type[Payload]:
+    """The payload model of a kind; raises InvalidInput naming the `kind` field if unknown."""
+    try:
+        return PAYLOAD_MODELS[kind]
+    except KeyError:
+        known = ", ".join(sorted(PAYLOAD_MODELS)) or "none"
+        raise InvalidInput([FieldProblem("kind", f"unknown kind {kind!r} (known: {known})")]) from None
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _to_utc(value: datetime) -> datetime:
+    return value.astimezone(UTC)
+
+
+class Envelope(BaseModel):
+    """A validated stream entry: who says what about which entity, observed when."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    v: Literal[1] = ENVELOPE_VERSION
+    kind: str
+    id: str = Field(pattern=ENTITY_ID_PATTERN)
+    source: str = Field(min_length=1, max_length=128)
+    observed_at: AwareDatetime
+    received_at: AwareDatetime
+    exercise: bool = False
+    data: dict[str, Any]
+
+    @field_validator("observed_at", "received_at")
+    @classmethod
+    def _utc(cls, value: datetime) -> datetime:
+        value = _to_utc(value)
+        if value < EARLIEST:
+            raise ValueError(f"must not be before {EARLIEST.isoformat()}")
+        return value
+
+    @field_validator("kind")
+    @classmethod
+    def _known_kind(cls, value: str) -> str:
+        if value not in PAYLOAD_MODELS:
+            known = ", ".join(sorted(PAYLOAD_MODELS)) or "none"
+            raise ValueError(f"unknown kind {value!r} (known: {known})")
+        return value
+
+    @model_validator(mode="after")
+    def _validate_payload(self) -> Envelope:
+        model = PAYLOAD_MODELS[self.kind]
+        payload = model.model_validate(self.data)
+        # Store the normalised payload (defaults filled, types coerced) so that readers see
+        # exactly what the model accepted.
+        object.__setattr__(self, "data", payload.model_dump(mode="json", exclude_defaults=False))
+        return self
+
+    @property
+    def payload(self) -> Payload:
+        return PAYLOAD_MODELS[self.kind].model_validate(self.data)
+
+    @property
+    def prov_code(self) -> str | None:
+        value = self.data.get("prov_code")
+        return value if isinstance(value, str) else None
+
+    @property
+    def deleted(self) -> bool:
+        return bool(self.data.get("deleted", False))
+
+    @property
+    def observed_us(self) -> int:
+        """Observation time as integer microseconds since the epoch (the monotonic order key)."""
+        delta = self.observed_at - datetime(1970, 1, 1, tzinfo=UTC)
+        return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
+
+    def to_json(self) -> bytes:
+        return self.model_dump_json().encode()
+
+    def to_dict(self) -> dict[str, Any]:
+        return self.model_dump(mode="json")
+
+    @classmethod
+    def from_json(cls, raw: bytes | str) -> Envelope:
+        """Parse an envelope read back from Redis; raises InvalidInput naming the field."""
+        try:
+            return cls.model_validate_json(raw)
+        except ValidationError as error:
+            raise InvalidInput(problems_from(error)) from error
+
+    @classmethod
+    def build(
+        cls,
+        *,
+        kind: str,
+        entity_id: str,
+        source: str,
+        observed_at: datetime,
+        data: dict[str, Any] | Payload,
+        exercise: bool = False,
+        received_at: datetime | None = None,
+    ) -> Envelope:
+        """Validate a new entry at the boundary; raises InvalidInput naming the field."""
+        raw = data.model_dump(mode="json") if isinstance(data, Payload) else data
+        try:
+            return cls(
+                kind=kind,
+                id=entity_id,
+                source=source,
+                observed_at=observed_at,
+                received_at=received_at or utc_now(),
+                exercise=exercise,
+                data=raw,
+            )
+        except ValidationError as error:
+            raise InvalidInput(problems_from(error)) from error
+
+
+def dumps(value: Any) -> bytes:
+    """The project's JSON encoder (orjson): UTC datetimes, numpy-free, compact."""
+    return orjson.dumps(value)
+
+
+def loads(raw: bytes | str) -> Any:
+    return orjson.loads(raw)

@@ -1,0 +1,1 @@
+"""Feed workers: one module per feed; base.py has the worker loop."""

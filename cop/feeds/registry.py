@@ -1,0 +1,15 @@
+"""Every feed worker, by name; importing a feed module registers it."""
+
+from __future__ import annotations
+
+import importlib
+
+from cop.feeds.base import FEEDS, Feed
+
+FEED_MODULES = ("cop.feeds.heartbeat",)
+
+
+def load_feeds() -> dict[str, type[Feed]]:
+    for module in FEED_MODULES:
+        importlib.import_module(module)
+    return dict(FEEDS)

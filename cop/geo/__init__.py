@@ -1,0 +1,1 @@
+"""Reference geodata, CRS helpers, spatial joins and models."""

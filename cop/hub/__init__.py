@@ -1,0 +1,1 @@
+"""The hub: consumes the streams, keeps the current state, pushes batched deltas."""

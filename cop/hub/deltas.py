@@ -1,0 +1,70 @@
+"""Batching state changes into one delta per kind and room, each with a sequence number."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, Protocol
+
+from cop.domain.rooms import kind_room
+
+
+DELTA_EVENT = "delta"
+STATUS_EVENT = "status"
+LIVE_NAMESPACE = "/live"
+
+
+class Emitter(Protocol):
+    """Sends one event to one Socket.IO room (through the message queue in production)."""
+
+    def emit(self, event: str, data: Any, room: str) -> None: ...
+
+
+@dataclass
+class PendingChange:
+    item: dict[str, Any]
+    rooms: tuple[str, ...]
+
+
+@dataclass
+class DeltaBatcher:
+    """Collects the latest change per entity between flushes; a flush emits one delta per room.
+
+    `next_seq(kind, room)` returns the next sequence number of that channel (Redis INCR in
+    production, so several hubs and restarts share one counter).
+    """
+
+    emitter: Emitter
+    next_seqs: Callable[[list[tuple[str, str]]], list[int]]
+    pending: dict[str, dict[str, PendingChange]] = field(default_factory=dict)
+    emitted: int = 0
+
+    def add(self, kind: str, entity_id: str, item: dict[str, Any], rooms: Iterable[str]) -> None:
+        self.pending.setdefault(kind, {})[entity_id] = PendingChange(item, tuple(rooms))
+
+    def __len__(self) -> int:
+        return sum(len(changes) for changes in self.pending.values())
+
+    def flush(self, now: datetime | None = None) -> int:
+        """Emit everything pending; returns the number of deltas sent."""
+        if not self.pending:
+            return 0
+        sent_at = (now or datetime.now(UTC)).isoformat()
+        per_channel: dict[tuple[str, str], list[dict[str, Any]]] = {}
+        for kind, changes in self.pending.items():
+            for change in changes.values():
+                for room in change.rooms:
+                    per_channel.setdefault((kind, room), []).append(change.item)
+        self.pending = {}
+        channels = list(per_channel)
+        seqs = self.next_seqs(channels)
+        for (kind, room), seq in zip(channels, seqs, strict=True):
+            items = per_channel[(kind, room)]
+            self.emitter.emit(
+                DELTA_EVENT,
+                {"kind": kind, "room": room, "seq": seq, "sent_at": sent_at, "items": items},
+                kind_room(room, kind),
+            )
+        self.emitted += len(channels)
+        return len(channels)

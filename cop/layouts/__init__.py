@@ -1,0 +1,1 @@
+"""Dash pages and components; every component id lives in ids.py."""

@@ -1,0 +1,1 @@
+"""Readers and writers of CAP, EDXL-DE, EDXL-HAVE and EDXL-SitRep."""

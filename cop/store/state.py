@@ -1,0 +1,107 @@
+"""The current state per entity (`{p}:state:{kind}`), applied atomically and monotonically."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import orjson
+from dataclasses import dataclass
+
+import redis
+
+from cop.domain.envelope import Envelope
+from cop.store.keys import Keys
+
+# Applies a batch of entries to the state hash and acknowledges them in one atomic step, so an
+# entry is either applied *and* acknowledged, or neither: a hub killed at any instant leaves
+# nothing half done. An entry replaces the stored one only if its order key (observed time,
+# then stream id) is greater: feeds arrive out of order, and a re-applied entry is a no-op.
+# Returns the 0-based positions of the entries that changed the state.
+APPLY_AND_ACK = """
+local state, order, stream = KEYS[1], KEYS[2], KEYS[3]
+local group = ARGV[1]
+local n = tonumber(ARGV[2])
+local changed = {}
+local ids = {}
+for i = 0, n - 1 do
+  local b = 3 + i * 4
+  local sid, eid, okey, doc = ARGV[b], ARGV[b + 1], ARGV[b + 2], ARGV[b + 3]
+  ids[#ids + 1] = sid
+  local cur = redis.call('HGET', order, eid)
+  if (not cur) or cur < okey then
+    redis.call('HSET', state, eid, doc)
+    redis.call('HSET', order, eid, okey)
+    changed[#changed + 1] = i
+  end
+  if #ids == 500 then
+    redis.call('XACK', stream, group, unpack(ids))
+    ids = {}
+  end
+end
+if #ids > 0 then
+  redis.call('XACK', stream, group, unpack(ids))
+end
+return changed
+"""
+
+
+def order_key(observed_us: int, stream_id: str) -> str:
+    """Lexicographically sortable (observed time, stream id): the monotonic order of entries."""
+    ms, _, seq = stream_id.partition("-")
+    return f"{observed_us:017d}:{int(ms):013d}-{int(seq or 0):010d}"
+
+
+@dataclass(frozen=True, slots=True)
+class Applicable:
+    stream_id: str
+    envelope: Envelope
+    raw: bytes
+
+
+class StateStore:
+    """Reads and (through the hub) writes the latest envelope per entity."""
+
+    def __init__(self, client: redis.Redis, keys: Keys) -> None:
+        self.client = client
+        self.keys = keys
+        self._apply = client.register_script(APPLY_AND_ACK)
+
+    def apply_and_ack(self, kind: str, group: str, entries: Sequence[Applicable]) -> list[int]:
+        """Apply entries of one kind and XACK them atomically; returns positions that changed."""
+        if not entries:
+            return []
+        args: list[str | bytes | int] = [group, len(entries)]
+        for entry in entries:
+            args += [
+                entry.stream_id,
+                entry.envelope.id,
+                order_key(entry.envelope.observed_us, entry.stream_id),
+                entry.raw,
+            ]
+        keys = [self.keys.state(kind), self.keys.state_order(kind), self.keys.stream(kind)]
+        changed = self._apply(keys=keys, args=args)
+        return [int(i) for i in changed]
+
+    def get(self, kind: str, entity_id: str) -> Envelope | None:
+        raw = self.client.hget(self.keys.state(kind), entity_id)
+        return Envelope.from_json(raw) if raw is not None else None
+
+    def all_raw(self, kind: str) -> dict[str, bytes]:
+        rows = self.client.hgetall(self.keys.state(kind))
+        return {k.decode(): v for k, v in rows.items()}
+
+    def all(self, kind: str) -> dict[str, Envelope]:
+        return {eid: Envelope.from_json(raw) for eid, raw in self.all_raw(kind).items()}
+
+    def count(self, kind: str) -> int:
+        return int(self.client.hlen(self.keys.state(kind)))
+
+    def visible(self, kind: str, can_read: Callable[[str | None], bool]) -> list[dict[str, Any]]:
+        """Every stored envelope (as a dict) whose province the reader may see."""
+        items = []
+        for raw in self.client.hvals(self.keys.state(kind)):
+            item = orjson.loads(raw)
+            if can_read(item["data"].get("prov_code")):
+                items.append(item)
+        return items
