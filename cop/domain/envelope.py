@@ -96,7 +96,22 @@ class Envelope(BaseModel):
     @model_validator(mode="after")
     def _validate_payload(self) -> Envelope:
         model = PAYLOAD_MODELS[self.kind]
-        payload = model.model_validate(self.data)
+        try:
+            payload = model.model_validate(self.data)
+        except ValidationError as error:
+            # Re-raise with the payload's field paths under `data` so messages name them fully.
+            raise ValidationError.from_exception_data(
+                "Envelope",
+                [
+                    {
+                        "type": item["type"],
+                        "loc": ("data", *item["loc"]),
+                        "input": item["input"],
+                        "ctx": item.get("ctx", {}),
+                    }
+                    for item in error.errors(include_url=False)
+                ],
+            ) from error
         # Store the normalised payload (defaults filled, types coerced) so that readers see
         # exactly what the model accepted.
         object.__setattr__(self, "data", payload.model_dump(mode="json", exclude_defaults=False))
