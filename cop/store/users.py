@@ -102,9 +102,9 @@ class UserStore:
     def note_failure(self, who: str, window_s: int) -> int:
         key = self.keys.login_failures(who)
         pipe = self.client.pipeline(transaction=True)
+        pipe.set(key, 0, ex=window_s, nx=True)  # the window starts at the first failure
         pipe.incr(key)
-        pipe.expire(key, window_s, nx=True)
-        count, _ = pipe.execute()
+        _, count = pipe.execute()
         return int(count)
 
     def failures(self, who: str) -> int:
