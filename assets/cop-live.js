@@ -219,6 +219,7 @@
     if (box) {
       const f = freshness();
       if (box.dataset.state !== f.state) box.dataset.state = f.state;
+      if (document.body.dataset.live !== f.state) document.body.dataset.live = f.state;
       setText(document.getElementById("cop-freshness-label"), f.label);
       setText(document.getElementById("cop-freshness-detail"), f.detail);
     }
