@@ -103,7 +103,7 @@
       return;
     }
     state.seqs[delta.room] = delta.seq;
-    const changed = applyItems(state, delta.items);
+    const changed = applyItems(state, JSON.parse(delta.items_json));
     if (changed.length) notify(delta.kind, changed, { snapshot: false, delta: delta });
   }
 

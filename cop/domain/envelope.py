@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-from typing import Any, ClassVar, Literal
+from datetime import UTC, datetime, timedelta
+from typing import Any, ClassVar, Literal, Self
 
 import orjson
 from pydantic import (
@@ -12,6 +12,7 @@ from pydantic import (
     ConfigDict,
     Field,
     ValidationError,
+    ValidationInfo,
     field_validator,
     model_validator,
 )
@@ -19,8 +20,12 @@ from pydantic import (
 from cop.domain.errors import FieldProblem, InvalidInput, problems_from
 
 ENVELOPE_VERSION = 1
+STORED = {"stored": True}  # validation context: an entry read back from Redis
 PROV_CODE_PATTERN = r"^\d{5}$"
 EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+ZERO = timedelta(0)
+MICROSECOND = timedelta(microseconds=1)
 ENTITY_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.:@/-]{0,127}$"
 
 
@@ -63,8 +68,10 @@ def _to_utc(value: datetime) -> datetime:
     return value.astimezone(UTC)
 
 
-class Envelope(BaseModel):
-    """A validated stream entry: who says what about which entity, observed when."""
+class StoredEnvelope(BaseModel):
+    """An envelope read back from a stream. Its payload was validated by its model when it was
+    written (the only way in is `Envelope`), so here `data` stays opaque: the hub needs only the
+    envelope fields to order and route an entry, and parses thousands per second."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -77,10 +84,46 @@ class Envelope(BaseModel):
     exercise: bool = False
     data: dict[str, Any]
 
+    @property
+    def prov_code(self) -> str | None:
+        value = self.data.get("prov_code")
+        return value if isinstance(value, str) else None
+
+    @property
+    def deleted(self) -> bool:
+        return bool(self.data.get("deleted", False))
+
+    @property
+    def observed_us(self) -> int:
+        """Observation time as integer microseconds since the epoch (the monotonic order key)."""
+        return (self.observed_at - EPOCH) // MICROSECOND
+
+    def to_json(self) -> bytes:
+        return self.model_dump_json().encode()
+
+    def to_dict(self) -> dict[str, Any]:
+        return self.model_dump(mode="json")
+
+    @classmethod
+    def from_json(cls, raw: bytes | str) -> Self:
+        """Parse an envelope read back from Redis; raises InvalidInput naming the field."""
+        try:
+            return cls.model_validate_json(raw, context=STORED)
+        except ValidationError as error:
+            raise InvalidInput(problems_from(error)) from error
+
+
+class Envelope(StoredEnvelope):
+    """A validated stream entry: who says what about which entity, observed when.
+
+    The payload is validated by its kind's model; this is the boundary every input crosses.
+    """
+
     @field_validator("observed_at", "received_at")
     @classmethod
     def _utc(cls, value: datetime) -> datetime:
-        value = _to_utc(value)
+        if value.utcoffset() != ZERO:
+            value = _to_utc(value)
         if value < EARLIEST:
             raise ValueError(f"must not be before {EARLIEST.isoformat()}")
         return value
@@ -94,7 +137,7 @@ class Envelope(BaseModel):
         return value
 
     @model_validator(mode="after")
-    def _validate_payload(self) -> Envelope:
+    def _validate_payload(self, info: ValidationInfo) -> Envelope:
         model = PAYLOAD_MODELS[self.kind]
         try:
             payload = model.model_validate(self.data)
@@ -112,43 +155,15 @@ class Envelope(BaseModel):
                     for item in error.errors(include_url=False)
                 ],
             ) from error
-        # Store the normalised payload (defaults filled, types coerced) so that readers see
-        # exactly what the model accepted.
-        object.__setattr__(self, "data", payload.model_dump(mode="json", exclude_defaults=False))
+        if not (info.context and info.context.get("stored")):
+            # Keep the normalised payload (defaults filled, types coerced) so that readers see
+            # exactly what the model accepted. Stored entries were normalised when written.
+            object.__setattr__(self, "data", payload.model_dump(mode="json"))
         return self
 
     @property
     def payload(self) -> Payload:
         return PAYLOAD_MODELS[self.kind].model_validate(self.data)
-
-    @property
-    def prov_code(self) -> str | None:
-        value = self.data.get("prov_code")
-        return value if isinstance(value, str) else None
-
-    @property
-    def deleted(self) -> bool:
-        return bool(self.data.get("deleted", False))
-
-    @property
-    def observed_us(self) -> int:
-        """Observation time as integer microseconds since the epoch (the monotonic order key)."""
-        delta = self.observed_at - datetime(1970, 1, 1, tzinfo=UTC)
-        return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
-
-    def to_json(self) -> bytes:
-        return self.model_dump_json().encode()
-
-    def to_dict(self) -> dict[str, Any]:
-        return self.model_dump(mode="json")
-
-    @classmethod
-    def from_json(cls, raw: bytes | str) -> Envelope:
-        """Parse an envelope read back from Redis; raises InvalidInput naming the field."""
-        try:
-            return cls.model_validate_json(raw)
-        except ValidationError as error:
-            raise InvalidInput(problems_from(error)) from error
 
     @classmethod
     def build(

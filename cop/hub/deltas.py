@@ -7,6 +7,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
+import orjson
+
 from cop.domain.rooms import kind_room
 
 
@@ -23,13 +25,16 @@ class Emitter(Protocol):
 
 @dataclass
 class PendingChange:
-    item: dict[str, Any]
+    raw: bytes  # the envelope JSON exactly as stored in the state
     rooms: tuple[str, ...]
 
 
 @dataclass
 class DeltaBatcher:
     """Collects the latest change per entity between flushes; a flush emits one delta per room.
+
+    A delta is `{kind, room, seq, sent_at, count, items_json}`; `items_json` is a JSON array of
+    envelopes. Parse it with `delta_items()`.
 
     `next_seq(kind, room)` returns the next sequence number of that channel (Redis INCR in
     production, so several hubs and restarts share one counter).
@@ -40,8 +45,8 @@ class DeltaBatcher:
     pending: dict[str, dict[str, PendingChange]] = field(default_factory=dict)
     emitted: int = 0
 
-    def add(self, kind: str, entity_id: str, item: dict[str, Any], rooms: Iterable[str]) -> None:
-        self.pending.setdefault(kind, {})[entity_id] = PendingChange(item, tuple(rooms))
+    def add(self, kind: str, entity_id: str, raw: bytes, rooms: Iterable[str]) -> None:
+        self.pending.setdefault(kind, {})[entity_id] = PendingChange(raw, tuple(rooms))
 
     def __len__(self) -> int:
         return sum(len(changes) for changes in self.pending.values())
@@ -51,20 +56,29 @@ class DeltaBatcher:
         if not self.pending:
             return 0
         sent_at = (now or datetime.now(UTC)).isoformat()
-        per_channel: dict[tuple[str, str], list[dict[str, Any]]] = {}
+        per_channel: dict[tuple[str, str], list[bytes]] = {}
         for kind, changes in self.pending.items():
             for change in changes.values():
                 for room in change.rooms:
-                    per_channel.setdefault((kind, room), []).append(change.item)
+                    per_channel.setdefault((kind, room), []).append(change.raw)
         self.pending = {}
         channels = list(per_channel)
         seqs = self.next_seqs(channels)
         for (kind, room), seq in zip(channels, seqs, strict=True):
-            items = per_channel[(kind, room)]
+            # The items travel as one pre-serialised JSON array: nobody between the hub and the
+            # browser needs to walk thousands of nested dicts (python-socketio would, per room).
+            items_json = (b"[" + b",".join(per_channel[(kind, room)]) + b"]").decode()
             self.emitter.emit(
                 DELTA_EVENT,
-                {"kind": kind, "room": room, "seq": seq, "sent_at": sent_at, "items": items},
+                {"kind": kind, "room": room, "seq": seq, "sent_at": sent_at,
+                 "count": len(per_channel[(kind, room)]), "items_json": items_json},
                 kind_room(room, kind),
             )
         self.emitted += len(channels)
         return len(channels)
+
+
+def delta_items(delta: dict[str, Any]) -> list[dict[str, Any]]:
+    """The envelopes (as dicts) a delta carries."""
+    items: list[dict[str, Any]] = orjson.loads(delta["items_json"])
+    return items

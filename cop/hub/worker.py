@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import gc
 import logging
 import os
 import socket
 import time
 from collections.abc import Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -26,6 +28,8 @@ from cop.store.state import Applicable, StateStore
 from cop.store.streams import StreamEntry, entry_from_fields
 
 log = logging.getLogger(__name__)
+
+REDIS_AWAY = (redis.ConnectionError, redis.TimeoutError, redis.BusyLoadingError, OSError)
 
 
 class SocketIOEmitter:
@@ -82,6 +86,7 @@ class Hub:
         self.failures: dict[tuple[str, str], str] = {}
         # After a start or a Redis error, first re-read our own pending entries ("0"), then new (">").
         self._cursor: dict[str, str] = dict.fromkeys(self.kinds, "0")
+        self._last_failed = 0
 
     # -- set-up ----------------------------------------------------------------------------
 
@@ -97,34 +102,60 @@ class Hub:
     # -- the loop ----------------------------------------------------------------------------
 
     def run(self) -> int:
-        """Work until asked to stop; the last batch is applied, acked and flushed. Returns 0."""
+        """Work until asked to stop; the last batch is applied, acked and flushed. Returns 0.
+
+        Reading and parsing the next batch overlaps Redis applying the previous one (a second
+        connection in one helper thread); batches are still applied strictly in order.
+        """
         self.ensure_groups()
+        # Thousands of short-lived envelopes per second: collect young objects less often, and
+        # keep the long-lived start-up objects out of every full collection.
+        gc.freeze()
+        gc.set_threshold(50_000, 20, 100)
         log.info("hub %s consuming %s in group %s", self.consumer, ",".join(self.kinds), self.group)
         flush_s = self.settings.hub_flush_ms / 1000
         next_flush = time.monotonic() + flush_s
         next_claim = time.monotonic()
         next_status = time.monotonic()
         backoff = 0.5
-        while not self.shutdown.requested:
-            try:
-                self.step()
-                now = time.monotonic()
-                if now >= next_claim:
-                    self.reclaim()
-                    next_claim = now + max(self.settings.hub_claim_idle_ms / 2000, 0.1)
-                if now >= next_flush:
-                    self.batcher.flush()
-                    next_flush = now + flush_s
-                if now >= next_status:
-                    self.emit_status()
-                    next_status = now + self.settings.hub_status_every_s
-                backoff = 0.5
-            except (redis.ConnectionError, redis.TimeoutError, OSError) as error:
-                log.warning("hub: Redis unavailable (%s); retrying in %.1f s", error, backoff)
-                self._cursor = dict.fromkeys(self.kinds, "0")
-                if self.shutdown.wait(backoff):
-                    break
-                backoff = min(backoff * 2, self.settings.feed_backoff_max_s)
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="hub-apply") as applier:
+            ready: list[tuple[str, list[Applicable]]] = []  # parsed, not yet applied
+            while not self.shutdown.requested:
+                try:
+                    # Ask Redis for the next batch *before* handing it the previous one to apply,
+                    # so that parsing this batch overlaps Redis applying the last.
+                    response = self.read(block=not ready)
+                    inflight = applier.submit(self.apply_all, ready) if ready else None
+                    ready = self.prepare_response(response)
+                    if inflight is not None:
+                        self.publish_all(inflight.result())
+                    now = time.monotonic()
+                    if now >= next_claim or now >= next_flush or now >= next_status:
+                        if ready:
+                            self.publish_all(self.apply_all(ready))
+                            ready = []
+                    if now >= next_claim:
+                        self.reclaim()
+                        next_claim = now + max(self.settings.hub_claim_idle_ms / 2000, 0.1)
+                    if now >= next_flush:
+                        self.batcher.flush()
+                        next_flush = now + flush_s
+                    if now >= next_status:
+                        self.emit_status()
+                        next_status = now + self.settings.hub_status_every_s
+                    backoff = 0.5
+                except REDIS_AWAY as error:
+                    ready = []  # those entries stay pending and are re-read from our list
+                    log.warning("hub: Redis unavailable (%s); retrying in %.1f s", error, backoff)
+                    self._cursor = dict.fromkeys(self.kinds, "0")
+                    if self.shutdown.wait(backoff):
+                        break
+                    backoff = min(backoff * 2, self.settings.feed_backoff_max_s)
+            if ready:
+                try:
+                    self.publish_all(self.apply_all(ready))
+                except REDIS_AWAY as error:
+                    log.warning("hub: last batch not applied (%s); it stays pending", error)
         self._final_flush()
         log.info(
             "hub %s stopped: applied=%d unchanged=%d dead-lettered=%d",
@@ -138,26 +169,39 @@ class Hub:
     def _final_flush(self) -> None:
         try:
             self.batcher.flush()
-        except (redis.ConnectionError, redis.TimeoutError, OSError) as error:
+        except REDIS_AWAY as error:
             # The state is applied and acked; browsers resynchronise from a snapshot.
             log.warning("hub: last delta not emitted (%s)", error)
 
     def step(self) -> int:
-        """Read one batch from every stream and process it; returns the number of entries.
+        """Read, apply and publish one batch synchronously; returns the number of entries read."""
+        prepared = self.read_and_prepare()
+        self.publish_all(self.apply_all(prepared))
+        return sum(len(good) for _, good in prepared) + self._last_failed
+
+    def read_and_prepare(self) -> list[tuple[str, list[Applicable]]]:
+        return self.prepare_response(self.read(block=True))
+
+    def read(self, *, block: bool) -> Any:
+        """One XREADGROUP over every stream.
 
         A kind whose cursor is an id (not ">") is re-reading our own pending list, paging past
         the last id seen; once that comes back empty the kind switches to new entries.
         """
         streams = {self.keys.stream(kind): self._cursor[kind] for kind in self.kinds}
         history = any(cursor != ">" for cursor in self._cursor.values())
-        response = self.client.xreadgroup(
+        return self.client.xreadgroup(
             self.group,
             self.consumer,
             streams,
             count=self.settings.hub_batch,
-            block=None if history else self.settings.hub_block_ms,
+            block=self.settings.hub_block_ms if block and not history else None,
         )
-        total = 0
+
+    def prepare_response(self, response: Any) -> list[tuple[str, list[Applicable]]]:
+        """Parse an XREADGROUP reply; failed entries are noted (towards the DLQ), not returned."""
+        prepared = []
+        self._last_failed = 0
         for stream_key, rows in response or []:
             kind = stream_key.decode().rsplit(":", 1)[-1]
             if self._cursor[kind] != ">":
@@ -166,36 +210,51 @@ class Hub:
             trimmed = [sid for sid, fields in rows if not fields]
             if trimmed:  # trimmed away while pending: nothing left to apply
                 self.client.xack(self.keys.stream(kind), self.group, *trimmed)
-            total += len(entries)
-            self.process(kind, entries)
-        return total
+            good = self.prepare(kind, entries)
+            self._last_failed += len(entries) - len(good)
+            if good:
+                prepared.append((kind, good))
+        return prepared
 
-    def process(self, kind: str, entries: Sequence[StreamEntry]) -> None:
-        """Parse, apply-and-ack the good entries atomically, and note the bad ones."""
+    def prepare(self, kind: str, entries: Sequence[StreamEntry]) -> list[Applicable]:
+        """Parse entries into envelopes; a bad one is left pending and counted towards the DLQ."""
         good: list[Applicable] = []
         for entry in entries:
             try:
-                envelope = entry.envelope()
+                envelope = entry.stored()
                 if envelope.kind != kind:
                     raise ValueError(f"kind: entry of kind {envelope.kind!r} in the {kind!r} stream")
             except (InvalidInput, ValueError) as error:
                 self._failed(kind, entry, str(error))
                 continue
             good.append(Applicable(entry.stream_id, envelope, entry.raw))
-        if not good:
-            return
-        changed = self.state.apply_and_ack(kind, self.group, good)
-        self.stats.applied += len(changed)
-        self.stats.unchanged += len(good) - len(changed)
-        for position in changed:
-            applied = good[position]
-            self.failures.pop((kind, applied.stream_id), None)
-            self.batcher.add(
-                kind,
-                applied.envelope.id,
-                orjson.loads(applied.raw),
-                rooms_for_entity(applied.envelope.prov_code),
-            )
+        return good
+
+    def apply_all(
+        self, prepared: list[tuple[str, list[Applicable]]]
+    ) -> list[tuple[str, list[Applicable]]]:
+        """Apply-and-ack each kind's entries atomically; returns the entries that changed state."""
+        result = []
+        for kind, good in prepared:
+            changed = self.state.apply_and_ack(kind, self.group, good)
+            self.stats.applied += len(changed)
+            self.stats.unchanged += len(good) - len(changed)
+            result.append((kind, [good[position] for position in changed]))
+        return result
+
+    def publish_all(self, applied: list[tuple[str, list[Applicable]]]) -> None:
+        """Queue the changes for the next delta flush."""
+        for kind, changed in applied:
+            for entry in changed:
+                self.failures.pop((kind, entry.stream_id), None)
+                self.batcher.add(kind, entry.envelope.id, entry.raw,
+                                 rooms_for_entity(entry.envelope.prov_code))
+
+    def process(self, kind: str, entries: Sequence[StreamEntry]) -> None:
+        """Parse, apply-and-ack and publish entries synchronously (reclaimed entries, tests)."""
+        good = self.prepare(kind, entries)
+        if good:
+            self.publish_all(self.apply_all([(kind, good)]))
 
     # -- failures, reclaim, dead letters ---------------------------------------------------------
 

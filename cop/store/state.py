@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 import redis
 
-from cop.domain.envelope import Envelope
+from cop.domain.envelope import Envelope, StoredEnvelope
 from cop.store.keys import Keys
 
 # Applies a batch of entries to the state hash and acknowledges them in one atomic step, so an
@@ -49,13 +49,13 @@ return changed
 def order_key(observed_us: int, stream_id: str) -> str:
     """Lexicographically sortable (observed time, stream id): the monotonic order of entries."""
     ms, _, seq = stream_id.partition("-")
-    return f"{observed_us:017d}:{int(ms):013d}-{int(seq or 0):010d}"
+    return f"{observed_us:017d}:{ms:0>13}-{seq or '0':0>10}"
 
 
 @dataclass(frozen=True, slots=True)
 class Applicable:
     stream_id: str
-    envelope: Envelope
+    envelope: StoredEnvelope
     raw: bytes
 
 

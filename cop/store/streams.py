@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import redis
 
 from cop.domain import kinds as _kinds  # noqa: F401  (registers every payload model)
-from cop.domain.envelope import Envelope
+from cop.domain.envelope import Envelope, StoredEnvelope
 from cop.settings import Settings
 from cop.store.keys import Keys
 
@@ -23,7 +23,12 @@ class StreamEntry:
     raw: bytes
 
     def envelope(self) -> Envelope:
+        """The entry with its payload validated by its kind's model."""
         return Envelope.from_json(self.raw)
+
+    def stored(self) -> StoredEnvelope:
+        """The entry's envelope fields only (the hub's fast path)."""
+        return StoredEnvelope.from_json(self.raw)
 
 
 def entry_from_fields(stream_id: bytes | str, fields: dict[bytes, bytes]) -> StreamEntry:

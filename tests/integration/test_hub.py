@@ -9,6 +9,7 @@ import time
 import orjson
 import pytest
 
+from cop.hub.deltas import delta_items
 from cop.hub.worker import Hub
 from cop.store.state import StateStore
 from cop.store.streams import StreamReader, StreamWriter
@@ -62,11 +63,11 @@ def test_deltas_go_to_the_national_room_and_the_entity_province_with_sequences(s
                    position("nowhere-1", at(1), prov_code=None)])
     drain(hub)
     national = recorder.deltas("national/position")
-    assert [sorted(i["id"] for i in d["items"]) for d in national] == [
+    assert [sorted(i["id"] for i in delta_items(d)) for d in national] == [
         ["antwerp-1", "liege-1", "nowhere-1"]]
-    assert [i["id"] for d in recorder.deltas("province:60000/position") for i in d["items"]] == [
+    assert [i["id"] for d in recorder.deltas("province:60000/position") for i in delta_items(d)] == [
         "liege-1"]
-    assert [i["id"] for d in recorder.deltas("global/position") for i in d["items"]] == [
+    assert [i["id"] for d in recorder.deltas("global/position") for i in delta_items(d)] == [
         "nowhere-1"]
     writer.append([position("liege-1", at(2), prov_code="60000")])
     drain(hub)

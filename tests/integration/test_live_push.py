@@ -10,6 +10,7 @@ import pytest
 import socketio
 
 from cop.domain.users import Role
+from cop.hub.deltas import delta_items
 from cop.hub.worker import Hub, SocketIOEmitter
 from cop.store.streams import StreamWriter
 from cop.store.users import UserStore
@@ -47,7 +48,7 @@ class LiveClient:
         return reply
 
     def items(self) -> list[str]:
-        return sorted(i["id"] for d in self.deltas for i in d["items"])
+        return sorted(i["id"] for d in self.deltas for i in delta_items(d))
 
     def wait(self, predicate, timeout: float = 10.0) -> bool:
         deadline = time.monotonic() + timeout

@@ -1,6 +1,8 @@
 """Changes are batched: one delta per kind and room per flush, latest change per entity."""
 
-from cop.hub.deltas import DELTA_EVENT, DeltaBatcher
+import orjson
+
+from cop.hub.deltas import DELTA_EVENT, DeltaBatcher, delta_items
 from cop.domain.rooms import rooms_for_entity
 
 
@@ -29,19 +31,21 @@ def test_one_delta_per_kind_and_room_with_the_latest_item_per_entity():
     recorder = Recorder()
     batcher = DeltaBatcher(recorder, counter())
     for i in range(100):
-        batcher.add("position", "amb-1", {"id": "amb-1", "n": i}, rooms_for_entity("60000"))
-    batcher.add("position", "amb-2", {"id": "amb-2"}, rooms_for_entity("10000"))
-    batcher.add("hospital", "h-1", {"id": "h-1"}, rooms_for_entity(None))
+        batcher.add("position", "amb-1", orjson.dumps({"id": "amb-1", "n": i}),
+                    rooms_for_entity("60000"))
+    batcher.add("position", "amb-2", b'{"id": "amb-2"}', rooms_for_entity("10000"))
+    batcher.add("hospital", "h-1", b'{"id": "h-1"}', rooms_for_entity(None))
     assert batcher.flush() == 5
     rooms = sorted(room for _, room, _ in recorder.sent)
     assert rooms == ["global/hospital", "national/hospital", "national/position",
                      "province:10000/position", "province:60000/position"]
     national = next(d for _, r, d in recorder.sent if r == "national/position")
     assert national["kind"] == "position" and national["room"] == "national"
-    assert [item["id"] for item in national["items"]] == ["amb-1", "amb-2"]
-    assert national["items"][0]["n"] == 99
+    assert [item["id"] for item in delta_items(national)] == ["amb-1", "amb-2"]
+    assert delta_items(national)[0]["n"] == 99
+    assert national["count"] == 2
     liege = next(d for _, r, d in recorder.sent if r == "province:60000/position")
-    assert [item["id"] for item in liege["items"]] == ["amb-1"]
+    assert [item["id"] for item in delta_items(liege)] == ["amb-1"]
     assert all(event == DELTA_EVENT for event, _, _ in recorder.sent)
 
 
@@ -50,7 +54,7 @@ def test_sequence_numbers_increase_per_channel_and_empty_flushes_send_nothing():
     batcher = DeltaBatcher(recorder, counter())
     assert batcher.flush() == 0
     for _ in range(3):
-        batcher.add("position", "a", {"id": "a"}, ("national",))
+        batcher.add("position", "a", b'{"id": "a"}', ("national",))
         batcher.flush()
     assert [d["seq"] for _, _, d in recorder.sent] == [1, 2, 3]
     assert len(batcher) == 0
