@@ -36,8 +36,19 @@ from cop.store.connection import open_store  # noqa: E402
 from cop.store.embedded import EmbeddedRedis  # noqa: E402
 from cop.store.streams import StreamWriter  # noqa: E402
 
-PROVINCES = ("10000", "20001", "20002", "30000", "40000", "50000", "60000", "70000", "80000",
-             "90000", "04000")
+PROVINCES = (
+    "10000",
+    "20001",
+    "20002",
+    "30000",
+    "40000",
+    "50000",
+    "60000",
+    "70000",
+    "80000",
+    "90000",
+    "04000",
+)
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -89,13 +100,24 @@ def make_batch(rng: random.Random, units: int, size: int) -> list[Envelope]:
     batch = []
     for _ in range(size):
         n = rng.randrange(units)
-        batch.append(Envelope.build(
-            kind="position", entity_id=f"unit-{n}", source="bench", observed_at=now,
-            received_at=now,
-            data={"callsign": f"U{n}", "discipline": "D1", "unit_type": "engine",
-                  "status": "en route", "lat": 50.5 + rng.random() / 2, "lon": 4 + rng.random(),
-                  "prov_code": PROVINCES[n % len(PROVINCES)]},
-        ))
+        batch.append(
+            Envelope.build(
+                kind="position",
+                entity_id=f"unit-{n}",
+                source="bench",
+                observed_at=now,
+                received_at=now,
+                data={
+                    "callsign": f"U{n}",
+                    "discipline": "D1",
+                    "unit_type": "engine",
+                    "status": "en route",
+                    "lat": 50.5 + rng.random() / 2,
+                    "lon": 4 + rng.random(),
+                    "prov_code": PROVINCES[n % len(PROVINCES)],
+                },
+            )
+        )
     return batch
 
 
@@ -130,16 +152,21 @@ def main() -> None:
     data_dir = Path(tempfile.mkdtemp(prefix="cop-bench-"))
     server = EmbeddedRedis(data_dir)
     server.start()
-    settings = Settings(redis_url=server.url, redis_prefix="bench", data_dir=data_dir,
-                        log_level="WARNING")
+    settings = Settings(
+        redis_url=server.url, redis_prefix="bench", data_dir=data_dir, log_level="WARNING"
+    )
     store = open_store(settings)
     writer = StreamWriter(store.client, store.keys, settings)
     stream = store.keys.stream("position")
     listener = DeltaListener(store.new_client(), store.keys.socketio_channel)
     listener.start()
-    env = {**os.environ, "COP_REDIS_URL": server.url, "COP_REDIS_PREFIX": "bench",
-           "COP_LOG_LEVEL": "WARNING"}
-    hub = subprocess.Popen([sys.executable, "-m", "cop", "hub"], env=env)  # noqa: S603
+    env = {
+        **os.environ,
+        "COP_REDIS_URL": server.url,
+        "COP_REDIS_PREFIX": "bench",
+        "COP_LOG_LEVEL": "WARNING",
+    }
+    hub = subprocess.Popen([sys.executable, "-m", "cop", "hub"], env=env)
     cores = os.cpu_count() or 1
     if cores > 1 and hasattr(os, "sched_setaffinity"):
         os.sched_setaffinity(hub.pid, {1})
@@ -150,13 +177,19 @@ def main() -> None:
     time.sleep(2)
 
     print(f"# bench/ingest.py  {datetime.now(UTC):%Y-%m-%d %H:%M} UTC")
-    print(f"# machine: {platform.machine()} {cores} cores, "
-          f"{psutil.virtual_memory().total / 2**30:.0f} GiB, Python {platform.python_version()}, "
-          f"Redis embedded (AOF everysec), hub pinned to one core")
-    print(f"# {args.units} units; each rate held {args.seconds:.0f} s; latency = received_at → "
-          "delta published on the message queue (national room)")
-    print(f"{'target/s':>9} {'written/s':>10} {'applied/s':>10} {'p50 ms':>8} {'p95 ms':>8} "
-          f"{'p99 ms':>8} {'deltas':>7} {'hub CPU':>8}")
+    print(
+        f"# machine: {platform.machine()} {cores} cores, "
+        f"{psutil.virtual_memory().total / 2**30:.0f} GiB, Python {platform.python_version()}, "
+        f"Redis embedded (AOF everysec), hub pinned to one core"
+    )
+    print(
+        f"# {args.units} units; each rate held {args.seconds:.0f} s; latency = received_at → "
+        "delta published on the message queue (national room)"
+    )
+    print(
+        f"{'target/s':>9} {'written/s':>10} {'applied/s':>10} {'p50 ms':>8} {'p95 ms':>8} "
+        f"{'p99 ms':>8} {'deltas':>7} {'hub CPU':>8}"
+    )
     batch_size = 250
     for rate in rates:
         listener.take()
@@ -175,10 +208,12 @@ def main() -> None:
         time.sleep(0.4)  # the last flush
         cpu = hub_ps.cpu_percent(None)
         latencies, items, deltas = listener.take()
-        print(f"{rate:>9} {written / wrote_s:>10.0f} {written / (wrote_s + drain_s):>10.0f} "
-              f"{statistics.median(latencies) if latencies else float('nan'):>8.0f} "
-              f"{percentile(latencies, 0.95):>8.0f} {percentile(latencies, 0.99):>8.0f} "
-              f"{deltas:>7} {cpu:>7.0f}%")
+        print(
+            f"{rate:>9} {written / wrote_s:>10.0f} {written / (wrote_s + drain_s):>10.0f} "
+            f"{statistics.median(latencies) if latencies else float('nan'):>8.0f} "
+            f"{percentile(latencies, 0.95):>8.0f} {percentile(latencies, 0.99):>8.0f} "
+            f"{deltas:>7} {cpu:>7.0f}%"
+        )
 
     # Sustained throughput: a backlog written while the hub is paused, then drained.
     hub_ps.suspend()
@@ -191,9 +226,11 @@ def main() -> None:
     drained = wait_drained(store.client, stream, 300)
     cpu = hub_ps.cpu_percent(None)
     redis_cpu = redis_ps.cpu_percent(None)
-    print(f"# sustained: backlog of {args.backlog} entries drained in {drained:.2f} s = "
-          f"{args.backlog / drained:,.0f} entries/s through the hub (hub CPU {cpu:.0f}% of one core, "
-          f"Redis CPU {redis_cpu:.0f}%)")
+    print(
+        f"# sustained: backlog of {args.backlog} entries drained in {drained:.2f} s = "
+        f"{args.backlog / drained:,.0f} entries/s through the hub (hub CPU {cpu:.0f}% of one core, "
+        f"Redis CPU {redis_cpu:.0f}%)"
+    )
     hub.terminate()
     hub.wait(timeout=20)
     listener.running = False

@@ -137,25 +137,45 @@ def init_auth(server: Flask, store: Store, settings: Settings) -> UserStore:
         user = users.authenticate(username, password)
         if user is None:
             users.note_failure(who, settings.login_window_s)
-            audit(store.client, store.keys, actor=username or "-", action="login.failed",
-                  target="session", origin=client_ip())
+            audit(
+                store.client,
+                store.keys,
+                actor=username or "-",
+                action="login.failed",
+                target="session",
+                origin=client_ip(),
+            )
             page = render_template_string(
-                LOGIN_PAGE, error="Wrong username or password.", next_path=next_path,
+                LOGIN_PAGE,
+                error="Wrong username or password.",
+                next_path=next_path,
                 username=username,
             )
             return Response(page, status=401)
         users.clear_failures(who)
         session.clear()  # a fresh session on login: no session fixation
         login_user(SessionUser(user), remember=False)
-        audit(store.client, store.keys, actor=user.username, action="login", target="session",
-              origin=client_ip())
+        audit(
+            store.client,
+            store.keys,
+            actor=user.username,
+            action="login",
+            target="session",
+            origin=client_ip(),
+        )
         return redirect(next_path)
 
     @blueprint.route("/logout", methods=["POST"])
     def logout() -> Any:
         if current_user.is_authenticated:
-            audit(store.client, store.keys, actor=current_user.user.username, action="logout",
-                  target="session", origin=client_ip())
+            audit(
+                store.client,
+                store.keys,
+                actor=current_user.user.username,
+                action="logout",
+                target="session",
+                origin=client_ip(),
+            )
         logout_user()
         session.clear()
         return redirect(url_for("auth.login"))
@@ -227,7 +247,11 @@ def api_auth(users: UserStore, *, allow_session_for_reads: bool = True) -> Calla
                     return _unauthorized("invalid or revoked token")
                 g.token = info
                 return view(*args, **kwargs)
-            if allow_session_for_reads and request.method == "GET" and current_user.is_authenticated:
+            if (
+                allow_session_for_reads
+                and request.method == "GET"
+                and current_user.is_authenticated
+            ):
                 g.user = current_user.user
                 return view(*args, **kwargs)
             return _unauthorized("a bearer token (or, for reads, a logged-in session) is required")

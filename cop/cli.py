@@ -54,7 +54,10 @@ def web(host: str | None, port: int | None) -> None:
     signal.signal(signal.SIGTERM, stop)
     try:
         app.socketio.run(
-            app.server, host=settings.host, port=settings.port, log_output=False,
+            app.server,
+            host=settings.host,
+            port=settings.port,
+            log_output=False,
             allow_unsafe_werkzeug=settings.async_mode == "threading",
         )
     finally:
@@ -92,8 +95,9 @@ def feed(name: str, simulate: bool) -> None:
 
     feeds = load_feeds()
     if name not in feeds:
-        raise click.BadParameter(f"unknown feed {name!r}; known: {', '.join(sorted(feeds))}",
-                                 param_hint="NAME")
+        raise click.BadParameter(
+            f"unknown feed {name!r}; known: {', '.join(sorted(feeds))}", param_hint="NAME"
+        )
     store = open_store(settings)
     try:
         worker = feeds[name](store, shutdown=Shutdown().install(), simulate=simulate)
@@ -113,8 +117,11 @@ def user() -> None:
 
 @user.command("add")
 @click.argument("username")
-@click.option("--role", required=True,
-              type=click.Choice(["viewer", "analyst", "coordinator", "hospital_manager", "admin"]))
+@click.option(
+    "--role",
+    required=True,
+    type=click.Choice(["viewer", "analyst", "coordinator", "hospital_manager", "admin"]),
+)
 @click.option("--province", "provinces", multiple=True, help="NIS code of a province (coordinator)")
 @click.option("--hospital", "hospitals", multiple=True, help="hospital site id (hospital_manager)")
 @click.option("--name", "display_name", default="", help="full name shown in logbooks")
@@ -151,11 +158,22 @@ def user_add(
     store = open_store(settings)
     try:
         created = UserStore(store.client, store.keys).add(
-            username.lower(), password, Role(role), provinces=frozenset(provinces),
-            hospitals=frozenset(hospitals), display_name=display_name, replace=replace,
+            username.lower(),
+            password,
+            Role(role),
+            provinces=frozenset(provinces),
+            hospitals=frozenset(hospitals),
+            display_name=display_name,
+            replace=replace,
         )
-        audit(store.client, store.keys, actor="cli", action="user.add", target=created.username,
-              detail={"role": role, "provinces": sorted(provinces), "hospitals": sorted(hospitals)})
+        audit(
+            store.client,
+            store.keys,
+            actor="cli",
+            action="user.add",
+            target=created.username,
+            detail={"role": role, "provinces": sorted(provinces), "hospitals": sorted(hospitals)},
+        )
     except (UserExists, ValueError, ValidationError) as error:
         raise click.ClickException(str(error)) from error
     finally:
@@ -219,8 +237,10 @@ def demo_processes(simulated_feeds: list[str]) -> list[tuple[str, list[str]]]:
     """The processes of `cop demo`, as (name, argv)."""
     python = sys.executable
     processes = [("hub", [python, "-m", "cop", "hub"])]
-    processes += [(f"feed:{name}", [python, "-m", "cop", "feed", name, "--simulate"])
-                  for name in simulated_feeds]
+    processes += [
+        (f"feed:{name}", [python, "-m", "cop", "feed", name, "--simulate"])
+        for name in simulated_feeds
+    ]
     processes.append(("web", [python, "-m", "cop", "web"]))
     return processes
 

@@ -42,9 +42,7 @@ class Settings(BaseSettings):
     )
     redis_prefix: str = Field(default="cop", pattern=r"^[A-Za-z0-9_.-]{1,40}$")
     data_dir: Path = Path("./var")
-    embedded_redis_port: int = Field(
-        default=0, ge=0, le=65535, description="0 = unix socket only"
-    )
+    embedded_redis_port: int = Field(default=0, ge=0, le=65535, description="0 = unix socket only")
 
     host: str = "127.0.0.1"
     port: int = Field(default=8050, ge=1, le=65535)

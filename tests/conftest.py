@@ -137,10 +137,12 @@ class Proc:
         return self.log.read_text(errors="replace") if self.log.exists() else ""
 
 
-def cop_process(settings: Settings, tmp_path: Path, name: str, *args: str,
-                **env: str) -> Proc:
-    return Proc([sys.executable, "-m", "cop", *args], {**settings_env(settings), **env},
-                tmp_path / f"{name}.log")
+def cop_process(settings: Settings, tmp_path: Path, name: str, *args: str, **env: str) -> Proc:
+    return Proc(
+        [sys.executable, "-m", "cop", *args],
+        {**settings_env(settings), **env},
+        tmp_path / f"{name}.log",
+    )
 
 
 @dataclass
@@ -174,11 +176,13 @@ class WebServer:
         self.proc.stop()
 
 
-def start_web(settings: Settings, tmp_path: Path, port: int | None = None,
-              name: str = "web") -> WebServer:
+def start_web(
+    settings: Settings, tmp_path: Path, port: int | None = None, name: str = "web"
+) -> WebServer:
     port = port or free_port()
-    proc = cop_process(settings, tmp_path, name, "web", "--port", str(port),
-                       COP_ASYNC_MODE="gevent")
+    proc = cop_process(
+        settings, tmp_path, name, "web", "--port", str(port), COP_ASYNC_MODE="gevent"
+    )
     return WebServer(proc, port).start()
 
 
@@ -212,8 +216,12 @@ def login_session(base_url: str, username: str, password: str = PASSWORD) -> req
     assert token, "login page has no CSRF token"
     response = session.post(
         f"{base_url}/login",
-        data={"username": username, "password": password, "csrf_token": token.group(1),
-              "next": "/"},
+        data={
+            "username": username,
+            "password": password,
+            "csrf_token": token.group(1),
+            "next": "/",
+        },
         timeout=10,
         allow_redirects=False,
     )

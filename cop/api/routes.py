@@ -38,8 +38,14 @@ def create_api(store: Store, users: UserStore) -> Blueprint:
         if g.token is not None:
             return jsonify({"token_source": g.token.source})
         user: User = g.user
-        return jsonify({"username": user.username, "role": user.role.value,
-                        "provinces": sorted(user.provinces), "hospitals": sorted(user.hospitals)})
+        return jsonify(
+            {
+                "username": user.username,
+                "role": user.role.value,
+                "provinces": sorted(user.provinces),
+                "hospitals": sorted(user.hospitals),
+            }
+        )
 
     @api.get("/state/<kind>")
     @authenticated
@@ -47,8 +53,11 @@ def create_api(store: Store, users: UserStore) -> Blueprint:
         """The current state of one kind, within the caller's scope (tokens read nationally)."""
         if kind not in STREAM_KINDS:
             return json_response(
-                {"error": "not_found", "field": "kind",
-                 "message": f"unknown kind {kind!r}; known: {', '.join(STREAM_KINDS)}"},
+                {
+                    "error": "not_found",
+                    "field": "kind",
+                    "message": f"unknown kind {kind!r}; known: {', '.join(STREAM_KINDS)}",
+                },
                 404,
             )
         user: User | None = g.user

@@ -11,7 +11,6 @@ import orjson
 
 from cop.domain.rooms import kind_room
 
-
 DELTA_EVENT = "delta"
 STATUS_EVENT = "status"
 LIVE_NAMESPACE = "/live"
@@ -70,8 +69,14 @@ class DeltaBatcher:
             items_json = (b"[" + b",".join(per_channel[(kind, room)]) + b"]").decode()
             self.emitter.emit(
                 DELTA_EVENT,
-                {"kind": kind, "room": room, "seq": seq, "sent_at": sent_at,
-                 "count": len(per_channel[(kind, room)]), "items_json": items_json},
+                {
+                    "kind": kind,
+                    "room": room,
+                    "seq": seq,
+                    "sent_at": sent_at,
+                    "count": len(per_channel[(kind, room)]),
+                    "items_json": items_json,
+                },
                 kind_room(room, kind),
             )
         self.emitted += len(channels)

@@ -8,7 +8,7 @@ import os
 import socket
 import time
 from collections.abc import Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -18,8 +18,8 @@ import redis
 
 from cop.domain.errors import InvalidInput
 from cop.domain.rooms import STATUS_ROOM, rooms_for_entity
-from cop.realtime.codec import OrjsonCodec
 from cop.hub.deltas import LIVE_NAMESPACE, STATUS_EVENT, DeltaBatcher, Emitter
+from cop.realtime.codec import OrjsonCodec
 from cop.settings import STREAM_KINDS, Settings
 from cop.shutdown import Shutdown
 from cop.store.connection import Store
@@ -38,7 +38,9 @@ class SocketIOEmitter:
     def __init__(self, url: str, channel: str) -> None:
         import socketio  # the hub only needs the write side of the message queue
 
-        self.manager = socketio.RedisManager(url, channel=channel, write_only=True, json=OrjsonCodec)
+        self.manager = socketio.RedisManager(
+            url, channel=channel, write_only=True, json=OrjsonCodec
+        )
 
     def emit(self, event: str, data: Any, room: str) -> None:
         self.manager.emit(event, data, namespace=LIVE_NAMESPACE, room=room)
@@ -130,10 +132,9 @@ class Hub:
                     if inflight is not None:
                         self.publish_all(inflight.result())
                     now = time.monotonic()
-                    if now >= next_claim or now >= next_flush or now >= next_status:
-                        if ready:
-                            self.publish_all(self.apply_all(ready))
-                            ready = []
+                    if ready and (now >= next_claim or now >= next_flush or now >= next_status):
+                        self.publish_all(self.apply_all(ready))
+                        ready = []
                     if now >= next_claim:
                         self.reclaim()
                         next_claim = now + max(self.settings.hub_claim_idle_ms / 2000, 0.1)
@@ -223,7 +224,9 @@ class Hub:
             try:
                 envelope = entry.stored()
                 if envelope.kind != kind:
-                    raise ValueError(f"kind: entry of kind {envelope.kind!r} in the {kind!r} stream")
+                    raise ValueError(
+                        f"kind: entry of kind {envelope.kind!r} in the {kind!r} stream"
+                    )
             except (InvalidInput, ValueError) as error:
                 self._failed(kind, entry, str(error))
                 continue
@@ -247,8 +250,9 @@ class Hub:
         for kind, changed in applied:
             for entry in changed:
                 self.failures.pop((kind, entry.stream_id), None)
-                self.batcher.add(kind, entry.envelope.id, entry.raw,
-                                 rooms_for_entity(entry.envelope.prov_code))
+                self.batcher.add(
+                    kind, entry.envelope.id, entry.raw, rooms_for_entity(entry.envelope.prov_code)
+                )
 
     def process(self, kind: str, entries: Sequence[StreamEntry]) -> None:
         """Parse, apply-and-ack and publish entries synchronously (reclaimed entries, tests)."""
@@ -292,7 +296,9 @@ class Hub:
         pipe.execute()
         self.failures.pop((kind, entry.stream_id), None)
         self.stats.dead_lettered += 1
-        log.error("hub: %s entry %s dead-lettered after %d tries: %s", kind, entry.stream_id, tries, error)
+        log.error(
+            "hub: %s entry %s dead-lettered after %d tries: %s", kind, entry.stream_id, tries, error
+        )
 
     def reclaim(self) -> int:
         """XAUTOCLAIM entries idle longer than the threshold (a dead consumer's, or our failed ones)."""

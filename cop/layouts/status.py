@@ -30,8 +30,12 @@ def status_panel(kinds: tuple[str, ...]) -> html.Section:
                     html.Div(
                         className="count",
                         children=[
-                            html.Span("…", id=count_id(kind), className="count-value",
-                                      **{"data-cop-count": kind}),
+                            html.Span(
+                                "…",
+                                id=count_id(kind),
+                                className="count-value",
+                                **{"data-cop-count": kind},
+                            ),
                             html.Span(KIND_LABELS.get(kind, kind), className="count-label"),
                         ],
                     )

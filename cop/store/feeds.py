@@ -35,5 +35,10 @@ def feed_health(
         info = orjson.loads(raw)
         age = (now - datetime.fromisoformat(info["at"])).total_seconds()
         stale = age > stale_after_s
-        feeds[name] = {**info, "age_s": round(age, 1), "stale": stale, "state": "stale" if stale else "ok"}
+        feeds[name] = {
+            **info,
+            "age_s": round(age, 1),
+            "stale": stale,
+            "state": "stale" if stale else "ok",
+        }
     return feeds

@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import orjson
-from dataclasses import dataclass
-
 import redis
 
 from cop.domain.envelope import Envelope, StoredEnvelope

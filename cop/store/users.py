@@ -5,8 +5,8 @@ from __future__ import annotations
 import hashlib
 import secrets
 from dataclasses import dataclass
-from functools import cache
 from datetime import UTC, datetime
+from functools import cache
 
 import orjson
 import redis
@@ -16,7 +16,7 @@ from cop.domain.users import Role, User
 from cop.store.keys import Keys
 
 MIN_PASSWORD_LENGTH = 10
-TOKEN_SOURCE_PATTERN = r"^[a-z0-9][a-z0-9_.-]{1,63}$"
+TOKEN_SOURCE_PATTERN = r"^[a-z0-9][a-z0-9_.-]{1,63}$"  # noqa: S105 - a name pattern, not a secret
 
 
 def hash_token(token: str) -> str:

@@ -31,15 +31,13 @@ def test_shell_goes_live_survives_a_web_restart_and_resynchronises(
     browser.login(web.url, admin)
     page = browser.page
     page.wait_for_selector(f"{selector(Ids.FRESHNESS)}[data-state=live]", timeout=15_000)
-    page.wait_for_function(count_is("position", 1),
-                           timeout=10_000)
+    page.wait_for_function(count_is("position", 1), timeout=10_000)
     page.evaluate("window.__pageMark = 'same page'")
     browser.screenshot("shell-live")
 
     # A delta pushed while connected arrives without any polling or reload.
     writer.append([position("fire-2", at(2))])
-    page.wait_for_function(count_is("position", 2),
-                           timeout=5_000)
+    page.wait_for_function(count_is("position", 2), timeout=5_000)
 
     web.stop()
     page.wait_for_selector(f"{selector(Ids.FRESHNESS)}[data-state=disconnected]", timeout=15_000)
@@ -70,16 +68,14 @@ def test_a_sequence_gap_triggers_a_snapshot(settings, store, web, hub_proc, admi
     browser = new_page()
     browser.login(web.url, admin)
     page = browser.page
-    page.wait_for_function(count_is("position", 1),
-                           timeout=15_000)
+    page.wait_for_function(count_is("position", 1), timeout=15_000)
     snapshots_before = page.evaluate("COP.live.stats.snapshots")
     # Lose a delta: the channel's sequence jumps, as if a message had been dropped on the way.
     store.client.incr(store.keys.seq("position", "national"))
     writer.append([position("fire-2", at(2))])
     page.wait_for_function("COP.live.stats.gaps >= 1", timeout=10_000)
     page.wait_for_function(f"COP.live.stats.snapshots > {snapshots_before}", timeout=10_000)
-    page.wait_for_function(count_is("position", 2),
-                           timeout=10_000)
+    page.wait_for_function(count_is("position", 2), timeout=10_000)
     assert state_of(page) == "live"
     assert browser.errors == []
 

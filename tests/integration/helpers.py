@@ -15,19 +15,44 @@ from cop.store.connection import Store
 from cop.store.state import order_key
 
 T0 = datetime(2026, 11, 21, 3, 0, tzinfo=UTC)
-PROVINCES = ("10000", "20001", "20002", "30000", "40000", "50000", "60000", "70000", "80000",
-             "90000", "04000")
+PROVINCES = (
+    "10000",
+    "20001",
+    "20002",
+    "30000",
+    "40000",
+    "50000",
+    "60000",
+    "70000",
+    "80000",
+    "90000",
+    "04000",
+)
 
 
-def position(entity_id: str, observed_at: datetime, *, prov_code: str | None = "60000",
-             lat: float = 50.6, lon: float = 5.5, status: str = "available") -> Envelope:
+def position(
+    entity_id: str,
+    observed_at: datetime,
+    *,
+    prov_code: str | None = "60000",
+    lat: float = 50.6,
+    lon: float = 5.5,
+    status: str = "available",
+) -> Envelope:
     return Envelope.build(
         kind="position",
         entity_id=entity_id,
         source="test",
         observed_at=observed_at,
-        data={"callsign": entity_id.upper(), "discipline": "D1", "unit_type": "fire engine",
-              "status": status, "lat": lat, "lon": lon, "prov_code": prov_code},
+        data={
+            "callsign": entity_id.upper(),
+            "discipline": "D1",
+            "unit_type": "fire engine",
+            "status": status,
+            "lat": lat,
+            "lon": lon,
+            "prov_code": prov_code,
+        },
     )
 
 
@@ -83,7 +108,9 @@ def drain(hub: Hub, kind: str = "position", timeout: float = 30.0) -> None:
 
 
 def state_docs(store: Store, kind: str) -> dict[str, dict[str, Any]]:
-    return {k.decode(): orjson.loads(v) for k, v in store.client.hgetall(store.keys.state(kind)).items()}
+    return {
+        k.decode(): orjson.loads(v) for k, v in store.client.hgetall(store.keys.state(kind)).items()
+    }
 
 
 def at(seconds: float) -> datetime:

@@ -28,8 +28,9 @@ from tests.integration.helpers import at, position
 
 
 def test_feed_process_beats_with_a_ttl_and_stops_cleanly_on_sigterm(settings, store, tmp_path):
-    feed = cop_process(settings, tmp_path, "feed", "feed", "heartbeat",
-                       COP_FEED_HEARTBEAT_S="0.5").start()
+    feed = cop_process(
+        settings, tmp_path, "feed", "feed", "heartbeat", COP_FEED_HEARTBEAT_S="0.5"
+    ).start()
     key = store.keys.feed_health("heartbeat")
     deadline = time.monotonic() + 20
     while time.monotonic() < deadline and not store.client.exists(key):
@@ -48,8 +49,13 @@ def test_feed_process_beats_with_a_ttl_and_stops_cleanly_on_sigterm(settings, st
 
 
 def test_unknown_feed_name_is_a_clear_error(settings, tmp_path):
-    result = subprocess.run([sys.executable, "-m", "cop", "feed", "nope"],
-                            env=settings_env(settings), capture_output=True, text=True, timeout=60)
+    result = subprocess.run(
+        [sys.executable, "-m", "cop", "feed", "nope"],
+        env=settings_env(settings),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert result.returncode != 0
     assert "unknown feed 'nope'" in result.stderr and "heartbeat" in result.stderr
 
@@ -72,8 +78,9 @@ class CountingFeed(Feed):
 def test_feed_keeps_its_entries_while_redis_is_away_and_writes_them_after(settings, tmp_path):
     server = EmbeddedRedis(tmp_path / "redis")
     server.start()
-    own = settings.model_copy(update={"redis_url": server.url, "feed_backoff_max_s": 0.5,
-                                      "feed_heartbeat_s": 0.2})
+    own = settings.model_copy(
+        update={"redis_url": server.url, "feed_backoff_max_s": 0.5, "feed_heartbeat_s": 0.2}
+    )
     store = open_store(own)
     feed = CountingFeed(store)
     runner = threading.Thread(target=feed.run, daemon=True)
@@ -104,8 +111,21 @@ def test_feed_keeps_its_entries_while_redis_is_away_and_writes_them_after(settin
 def test_cli_user_add_hashes_the_password_and_validates_the_scope(settings, store):
     runner = CliRunner()
     env = settings_env(settings)
-    result = runner.invoke(main, ["user", "add", "Liege.Coord", "--role", "coordinator",
-                                  "--province", "60000", "--password", "a-long-password"], env=env)
+    result = runner.invoke(
+        main,
+        [
+            "user",
+            "add",
+            "Liege.Coord",
+            "--role",
+            "coordinator",
+            "--province",
+            "60000",
+            "--password",
+            "a-long-password",
+        ],
+        env=env,
+    )
     assert result.exit_code == 0, result.output
     users = UserStore(store.client, store.keys)
     user = users.get("liege.coord")
@@ -114,14 +134,31 @@ def test_cli_user_add_hashes_the_password_and_validates_the_scope(settings, stor
     assert b"a-long-password" not in raw and raw.startswith(b"scrypt:")
     assert users.authenticate("liege.coord", "a-long-password") is not None
 
-    bad = runner.invoke(main, ["user", "add", "x1", "--role", "coordinator", "--province", "99999",
-                               "--password", "a-long-password"], env=env)
+    bad = runner.invoke(
+        main,
+        [
+            "user",
+            "add",
+            "x1",
+            "--role",
+            "coordinator",
+            "--province",
+            "99999",
+            "--password",
+            "a-long-password",
+        ],
+        env=env,
+    )
     assert bad.exit_code != 0 and "99999" in bad.output and "--province" in bad.output
-    short = runner.invoke(main, ["user", "add", "x2", "--role", "analyst", "--password", "short"],
-                          env=env)
+    short = runner.invoke(
+        main, ["user", "add", "x2", "--role", "analyst", "--password", "short"], env=env
+    )
     assert short.exit_code != 0 and "password" in short.output
-    twice = runner.invoke(main, ["user", "add", "liege.coord", "--role", "analyst",
-                                 "--password", "a-long-password"], env=env)
+    twice = runner.invoke(
+        main,
+        ["user", "add", "liege.coord", "--role", "analyst", "--password", "a-long-password"],
+        env=env,
+    )
     assert twice.exit_code != 0 and "already exists" in twice.output
 
 
@@ -133,8 +170,10 @@ def test_cli_token_add_prints_a_working_token_once_and_revoke_ends_it(settings, 
     token = result.output.strip()
     users = UserStore(store.client, store.keys)
     assert users.check_token(token).source == "drone-7"
-    assert not any(token.encode() in (store.client.get(k) or b"")
-                   for k in store.client.scan_iter(match=f"{store.keys.p}:token:*"))
+    assert not any(
+        token.encode() in (store.client.get(k) or b"")
+        for k in store.client.scan_iter(match=f"{store.keys.p}:token:*")
+    )
     assert runner.invoke(main, ["token", "revoke", "drone-7"], env=env).exit_code == 0
     assert users.check_token(token) is None
 
@@ -143,11 +182,17 @@ def test_cop_demo_runs_everything_and_ctrl_c_stops_it(tmp_path, settings):
     port = free_port()
     env = {k: v for k, v in settings_env(settings).items() if k != "COP_REDIS_URL"}
     env["COP_DATA_DIR"] = str(tmp_path / "demo-var")
-    demo = subprocess.Popen([sys.executable, "-m", "cop", "demo", "--port", str(port)], env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    demo = subprocess.Popen(
+        [sys.executable, "-m", "cop", "demo", "--port", str(port)],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
     lines: list[str] = []
-    reader = threading.Thread(target=lambda: lines.extend(iter(demo.stdout.readline, "")),
-                              daemon=True)
+    reader = threading.Thread(
+        target=lambda: lines.extend(iter(demo.stdout.readline, "")), daemon=True
+    )
     reader.start()
     try:
         deadline = time.monotonic() + 60

@@ -58,17 +58,24 @@ def test_deltas_go_to_the_national_room_and_the_entity_province_with_sequences(s
     writer = StreamWriter(store.client, store.keys, settings)
     recorder = Recorder()
     hub = Hub(store, recorder, consumer="c1")
-    writer.append([position("liege-1", at(1), prov_code="60000"),
-                   position("antwerp-1", at(1), prov_code="10000"),
-                   position("nowhere-1", at(1), prov_code=None)])
+    writer.append(
+        [
+            position("liege-1", at(1), prov_code="60000"),
+            position("antwerp-1", at(1), prov_code="10000"),
+            position("nowhere-1", at(1), prov_code=None),
+        ]
+    )
     drain(hub)
     national = recorder.deltas("national/position")
     assert [sorted(i["id"] for i in delta_items(d)) for d in national] == [
-        ["antwerp-1", "liege-1", "nowhere-1"]]
-    assert [i["id"] for d in recorder.deltas("province:60000/position") for i in delta_items(d)] == [
-        "liege-1"]
+        ["antwerp-1", "liege-1", "nowhere-1"]
+    ]
+    assert [
+        i["id"] for d in recorder.deltas("province:60000/position") for i in delta_items(d)
+    ] == ["liege-1"]
     assert [i["id"] for d in recorder.deltas("global/position") for i in delta_items(d)] == [
-        "nowhere-1"]
+        "nowhere-1"
+    ]
     writer.append([position("liege-1", at(2), prov_code="60000")])
     drain(hub)
     assert [d["seq"] for d in recorder.deltas("province:60000/position")] == [1, 2]
@@ -126,8 +133,15 @@ def test_hub_killed_mid_batch_then_restarted_applies_everything_once(store, sett
     batch = []
     for n in range(60_000):
         eid = rng.choice(entities)
-        batch.append(position(eid, at(rng.uniform(0, 3600)), prov_code=rng.choice(PROVINCES),
-                              lat=50 + rng.random(), status=f"s{n}"))
+        batch.append(
+            position(
+                eid,
+                at(rng.uniform(0, 3600)),
+                prov_code=rng.choice(PROVINCES),
+                lat=50 + rng.random(),
+                status=f"s{n}",
+            )
+        )
         if len(batch) == 5000:
             writer.append(batch)
             batch = []
@@ -138,7 +152,7 @@ def test_hub_killed_mid_batch_then_restarted_applies_everything_once(store, sett
         time.sleep(0.005)
     hub.kill()  # SIGKILL: no chance to finish or ack anything
     applied_before = state.count("position")
-    assert 0 < applied_before, hub.output()[-2000:]
+    assert applied_before > 0, hub.output()[-2000:]
     # The dead hub's unacked entries stay pending until a new hub reclaims them.
     second = cop_process(settings, tmp_path, "hub2", "hub").start()
     try:
@@ -154,7 +168,8 @@ def test_hub_killed_mid_batch_then_restarted_applies_everything_once(store, sett
     finally:
         assert second.stop() == 0
     assert StateStore(store.client, store.keys).all_raw("position") == expected_state(
-        store, "position")
+        store, "position"
+    )
     assert len(expected_state(store, "position")) == 3000
     assert store.client.xlen(store.keys.dlq("position")) == 0
 
@@ -177,8 +192,8 @@ def test_sigterm_finishes_the_batch_acks_and_exits_zero(store, settings, tmp_pat
 
 
 def test_a_killed_redis_keeps_every_acknowledged_entry(tmp_path, settings):
-    from cop.store.embedded import EmbeddedRedis
     from cop.store.connection import open_store
+    from cop.store.embedded import EmbeddedRedis
 
     server = EmbeddedRedis(tmp_path / "own-redis")
     server.start()

@@ -32,8 +32,13 @@ class LiveClient:
         cookie = "; ".join(f"{k}={v}" for k, v in self.session.cookies.items())
         # Same User-Agent as the login: "strong" session protection ties the session to it.
         headers = {"Cookie": cookie, "User-Agent": self.session.headers["User-Agent"]}
-        self.client.connect(base_url, namespaces=["/live"], transports=["websocket"],
-                            headers=headers, wait_timeout=10)
+        self.client.connect(
+            base_url,
+            namespaces=["/live"],
+            transports=["websocket"],
+            headers=headers,
+            wait_timeout=10,
+        )
 
     def _on_delta(self, data: dict[str, Any]) -> None:
         self.deltas.append(data)
@@ -43,8 +48,9 @@ class LiveClient:
         self.hello = data
 
     def subscribe(self, *kinds: str) -> dict[str, Any]:
-        reply: dict[str, Any] = self.client.call("subscribe", {"kinds": list(kinds)},
-                                                 namespace="/live", timeout=10)
+        reply: dict[str, Any] = self.client.call(
+            "subscribe", {"kinds": list(kinds)}, namespace="/live", timeout=10
+        )
         return reply
 
     def items(self) -> list[str]:
@@ -71,7 +77,8 @@ def test_two_web_processes_share_the_message_queue(settings, store, tmp_path, ad
         for client in clients:
             assert client.subscribe("position")["snapshots"][0]["items"] == []
         StreamWriter(store.client, store.keys, settings).append(
-            [position("amb-1", at(1)), position("amb-2", at(2), prov_code="10000")])
+            [position("amb-1", at(1)), position("amb-2", at(2), prov_code="10000")]
+        )
         hub = Hub(store, SocketIOEmitter(store.url, store.keys.socketio_channel), consumer="c")
         drain(hub)
         for client in clients:
@@ -90,8 +97,12 @@ def test_clients_receive_only_their_scope(settings, store, web, admin):
     users = UserStore(store.client, store.keys)
     users.add("liege", PASSWORD, Role.COORDINATOR, provinces=frozenset({"60000"}))
     writer = StreamWriter(store.client, store.keys, settings)
-    writer.append([position("liege-0", at(0), prov_code="60000"),
-                   position("antwerp-0", at(0), prov_code="10000")])
+    writer.append(
+        [
+            position("liege-0", at(0), prov_code="60000"),
+            position("antwerp-0", at(0), prov_code="10000"),
+        ]
+    )
     hub = Hub(store, SocketIOEmitter(store.url, store.keys.socketio_channel), consumer="c")
     drain(hub)
     coordinator = LiveClient(web.url, "liege")
@@ -101,8 +112,12 @@ def test_clients_receive_only_their_scope(settings, store, web, admin):
         assert [i["id"] for i in snapshot["items"]] == ["liege-0"]
         assert coordinator.hello and coordinator.hello["rooms"] == ["global", "province:60000"]
         national.subscribe("position")
-        writer.append([position("liege-1", at(1), prov_code="60000"),
-                       position("antwerp-1", at(1), prov_code="10000")])
+        writer.append(
+            [
+                position("liege-1", at(1), prov_code="60000"),
+                position("antwerp-1", at(1), prov_code="10000"),
+            ]
+        )
         drain(hub)
         assert national.wait(lambda: national.items() == ["antwerp-1", "liege-1"])
         assert coordinator.wait(lambda: coordinator.items() == ["liege-1"])

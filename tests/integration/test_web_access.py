@@ -34,8 +34,15 @@ def csrf_token(client) -> str:
 
 
 def login(client, username: str, password: str = PASSWORD):
-    return client.post("/login", data={"username": username, "password": password,
-                                       "csrf_token": csrf_token(client), "next": "/risk"})
+    return client.post(
+        "/login",
+        data={
+            "username": username,
+            "password": password,
+            "csrf_token": csrf_token(client),
+            "next": "/risk",
+        },
+    )
 
 
 def find_prop(tree, name: str):
@@ -149,8 +156,9 @@ def test_cross_origin_dash_posts_are_refused(app, users):
     users.add("ops1", PASSWORD, Role.ANALYST)
     client = app.server.test_client()
     login(client, "ops1")
-    response = client.post("/_dash-update-component", json={},
-                           headers={"Origin": "https://evil.example"})
+    response = client.post(
+        "/_dash-update-component", json={}, headers={"Origin": "https://evil.example"}
+    )
     assert response.status_code == 403
 
 
@@ -165,8 +173,12 @@ def test_tokens_open_the_api_until_revoked(app, users):
 
 def test_state_api_answers_within_scope(app, users, store, settings):
     writer = StreamWriter(store.client, store.keys, settings)
-    writer.append([position("liege-1", at(1), prov_code="60000"),
-                   position("antwerp-1", at(1), prov_code="10000")])
+    writer.append(
+        [
+            position("liege-1", at(1), prov_code="60000"),
+            position("antwerp-1", at(1), prov_code="10000"),
+        ]
+    )
     drain(__import__("cop.hub.worker", fromlist=["Hub"]).Hub(store, Recorder(), consumer="c"))
     users.add("liege", PASSWORD, Role.COORDINATOR, provinces=frozenset({"60000"}))
     client = app.server.test_client()

@@ -2,8 +2,8 @@
 
 import orjson
 
-from cop.hub.deltas import DELTA_EVENT, DeltaBatcher, delta_items
 from cop.domain.rooms import rooms_for_entity
+from cop.hub.deltas import DELTA_EVENT, DeltaBatcher, delta_items
 
 
 class Recorder:
@@ -31,14 +31,20 @@ def test_one_delta_per_kind_and_room_with_the_latest_item_per_entity():
     recorder = Recorder()
     batcher = DeltaBatcher(recorder, counter())
     for i in range(100):
-        batcher.add("position", "amb-1", orjson.dumps({"id": "amb-1", "n": i}),
-                    rooms_for_entity("60000"))
+        batcher.add(
+            "position", "amb-1", orjson.dumps({"id": "amb-1", "n": i}), rooms_for_entity("60000")
+        )
     batcher.add("position", "amb-2", b'{"id": "amb-2"}', rooms_for_entity("10000"))
     batcher.add("hospital", "h-1", b'{"id": "h-1"}', rooms_for_entity(None))
     assert batcher.flush() == 5
     rooms = sorted(room for _, room, _ in recorder.sent)
-    assert rooms == ["global/hospital", "national/hospital", "national/position",
-                     "province:10000/position", "province:60000/position"]
+    assert rooms == [
+        "global/hospital",
+        "national/hospital",
+        "national/position",
+        "province:10000/position",
+        "province:60000/position",
+    ]
     national = next(d for _, r, d in recorder.sent if r == "national/position")
     assert national["kind"] == "position" and national["room"] == "national"
     assert [item["id"] for item in delta_items(national)] == ["amb-1", "amb-2"]

@@ -11,14 +11,20 @@ from cop.store.state import order_key
 
 T0 = datetime(2026, 11, 21, 3, 0, tzinfo=UTC)
 POSITION = {
-    "callsign": "AMB 21", "discipline": "D2", "unit_type": "ambulance", "status": "en route",
-    "lat": 50.85, "lon": 4.35, "prov_code": "04000",
+    "callsign": "AMB 21",
+    "discipline": "D2",
+    "unit_type": "ambulance",
+    "status": "en route",
+    "lat": 50.85,
+    "lon": 4.35,
+    "prov_code": "04000",
 }
 
 
 def build(**overrides):
-    values = dict(kind="position", entity_id="amb-21", source="test", observed_at=T0,
-                  data=dict(POSITION))
+    values = dict(
+        kind="position", entity_id="amb-21", source="test", observed_at=T0, data=dict(POSITION)
+    )
     values.update(overrides)
     return Envelope.build(**values)
 
@@ -44,7 +50,7 @@ def test_observed_time_is_normalised_to_utc():
 
 def test_naive_time_is_refused_naming_observed_at():
     with pytest.raises(InvalidInput) as error:
-        build(observed_at=datetime(2026, 11, 21, 3, 0))  # noqa: DTZ001
+        build(observed_at=datetime(2026, 11, 21, 3, 0))
     assert "observed_at" in fields(error.value)
 
 

@@ -60,8 +60,14 @@ def test_viewer_and_analyst_write_nothing():
 
 @pytest.mark.parametrize(
     ("target", "expected"),
-    [("/risk", "/risk"), ("https://evil.example/", "/"), ("//evil.example", "/"),
-     ("", "/"), (None, "/"), ("/hospitals?x=1", "/hospitals?x=1")],
+    [
+        ("/risk", "/risk"),
+        ("https://evil.example/", "/"),
+        ("//evil.example", "/"),
+        ("", "/"),
+        (None, "/"),
+        ("/hospitals?x=1", "/hospitals?x=1"),
+    ],
 )
 def test_after_login_only_local_redirects(target, expected):
     assert safe_next(target) == expected
