@@ -247,11 +247,7 @@ def api_auth(users: UserStore, *, allow_session_for_reads: bool = True) -> Calla
                     return _unauthorized("invalid or revoked token")
                 g.token = info
                 return view(*args, **kwargs)
-            if (
-                allow_session_for_reads
-                and request.method == "GET"
-                and current_user.is_authenticated
-            ):
+            if allow_session_for_reads and request.method == "GET" and current_user.is_authenticated:
                 g.user = current_user.user
                 return view(*args, **kwargs)
             return _unauthorized("a bearer token (or, for reads, a logged-in session) is required")

@@ -238,8 +238,7 @@ def demo_processes(simulated_feeds: list[str]) -> list[tuple[str, list[str]]]:
     python = sys.executable
     processes = [("hub", [python, "-m", "cop", "hub"])]
     processes += [
-        (f"feed:{name}", [python, "-m", "cop", "feed", name, "--simulate"])
-        for name in simulated_feeds
+        (f"feed:{name}", [python, "-m", "cop", "feed", name, "--simulate"]) for name in simulated_feeds
     ]
     processes.append(("web", [python, "-m", "cop", "web"]))
     return processes

@@ -57,9 +57,7 @@ def payload_model(kind: str) -> type[Payload]:
         return PAYLOAD_MODELS[kind]
     except KeyError:
         known = ", ".join(sorted(PAYLOAD_MODELS)) or "none"
-        raise InvalidInput(
-            [FieldProblem("kind", f"unknown kind {kind!r} (known: {known})")]
-        ) from None
+        raise InvalidInput([FieldProblem("kind", f"unknown kind {kind!r} (known: {known})")]) from None
 
 
 def utc_now() -> datetime:

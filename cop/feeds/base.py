@@ -79,9 +79,7 @@ class Feed:
             for _ in range(overflow):
                 self.outbox.popleft()
             self.dropped += overflow
-            log.warning(
-                "feed %s: outbox full, dropped %d oldest unsent entries", self.name, overflow
-            )
+            log.warning("feed %s: outbox full, dropped %d oldest unsent entries", self.name, overflow)
 
     def _flush(self) -> None:
         while self.outbox:
@@ -102,9 +100,7 @@ class Feed:
             "dropped": self.dropped,
             **self.info(),
         }
-        beat(
-            self.store.client, self.store.keys, self.name, self.settings.feed_heartbeat_s * 3, info
-        )
+        beat(self.store.client, self.store.keys, self.name, self.settings.feed_heartbeat_s * 3, info)
 
     def run(self) -> int:
         """Run until the first SIGTERM, then finish the round and exit 0."""

@@ -7,8 +7,9 @@ import logging
 import os
 import socket
 import time
+from collections import deque
 from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -29,6 +30,7 @@ from cop.store.streams import StreamEntry, entry_from_fields
 
 log = logging.getLogger(__name__)
 
+MAX_INFLIGHT = 3  # batches read ahead of the one Redis is applying
 REDIS_AWAY = (redis.ConnectionError, redis.TimeoutError, redis.BusyLoadingError, OSError)
 
 
@@ -38,9 +40,7 @@ class SocketIOEmitter:
     def __init__(self, url: str, channel: str) -> None:
         import socketio  # the hub only needs the write side of the message queue
 
-        self.manager = socketio.RedisManager(
-            url, channel=channel, write_only=True, json=OrjsonCodec
-        )
+        self.manager = socketio.RedisManager(url, channel=channel, write_only=True, json=OrjsonCodec)
 
     def emit(self, event: str, data: Any, room: str) -> None:
         self.manager.emit(event, data, namespace=LIVE_NAMESPACE, room=room)
@@ -120,21 +120,25 @@ class Hub:
         next_claim = time.monotonic()
         next_status = time.monotonic()
         backoff = 0.5
+        # One applier thread applies batches strictly in the order they were read, while this
+        # thread reads and parses ahead: Redis applying one batch overlaps parsing the next.
+        inflight: deque[Future[list[tuple[str, list[Applicable]]]]] = deque()
+
+        def collect(*, wait_all: bool) -> None:
+            while inflight and (wait_all or inflight[0].done() or len(inflight) > MAX_INFLIGHT):
+                self.publish_all(inflight.popleft().result())
+
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="hub-apply") as applier:
-            ready: list[tuple[str, list[Applicable]]] = []  # parsed, not yet applied
             while not self.shutdown.requested:
                 try:
-                    # Ask Redis for the next batch *before* handing it the previous one to apply,
-                    # so that parsing this batch overlaps Redis applying the last.
-                    response = self.read(block=not ready)
-                    inflight = applier.submit(self.apply_all, ready) if ready else None
-                    ready = self.prepare_response(response)
-                    if inflight is not None:
-                        self.publish_all(inflight.result())
+                    response = self.read(block=not inflight)
+                    prepared = self.prepare_response(response)
+                    if prepared:
+                        inflight.append(applier.submit(self.apply_all, prepared))
+                    collect(wait_all=False)
                     now = time.monotonic()
-                    if ready and (now >= next_claim or now >= next_flush or now >= next_status):
-                        self.publish_all(self.apply_all(ready))
-                        ready = []
+                    if now >= next_claim or now >= next_flush or now >= next_status:
+                        collect(wait_all=True)
                     if now >= next_claim:
                         self.reclaim()
                         next_claim = now + max(self.settings.hub_claim_idle_ms / 2000, 0.1)
@@ -146,17 +150,19 @@ class Hub:
                         next_status = now + self.settings.hub_status_every_s
                     backoff = 0.5
                 except REDIS_AWAY as error:
-                    ready = []  # those entries stay pending and are re-read from our list
+                    # Unapplied entries stay pending and are re-read from our own list.
+                    for future in inflight:
+                        future.cancel()
+                    inflight.clear()
                     log.warning("hub: Redis unavailable (%s); retrying in %.1f s", error, backoff)
                     self._cursor = dict.fromkeys(self.kinds, "0")
                     if self.shutdown.wait(backoff):
                         break
                     backoff = min(backoff * 2, self.settings.feed_backoff_max_s)
-            if ready:
-                try:
-                    self.publish_all(self.apply_all(ready))
-                except REDIS_AWAY as error:
-                    log.warning("hub: last batch not applied (%s); it stays pending", error)
+            try:
+                collect(wait_all=True)
+            except REDIS_AWAY as error:
+                log.warning("hub: last batches not applied (%s); they stay pending", error)
         self._final_flush()
         log.info(
             "hub %s stopped: applied=%d unchanged=%d dead-lettered=%d",
@@ -224,18 +230,14 @@ class Hub:
             try:
                 envelope = entry.stored()
                 if envelope.kind != kind:
-                    raise ValueError(
-                        f"kind: entry of kind {envelope.kind!r} in the {kind!r} stream"
-                    )
+                    raise ValueError(f"kind: entry of kind {envelope.kind!r} in the {kind!r} stream")
             except (InvalidInput, ValueError) as error:
                 self._failed(kind, entry, str(error))
                 continue
             good.append(Applicable(entry.stream_id, envelope, entry.raw))
         return good
 
-    def apply_all(
-        self, prepared: list[tuple[str, list[Applicable]]]
-    ) -> list[tuple[str, list[Applicable]]]:
+    def apply_all(self, prepared: list[tuple[str, list[Applicable]]]) -> list[tuple[str, list[Applicable]]]:
         """Apply-and-ack each kind's entries atomically; returns the entries that changed state."""
         result = []
         for kind, good in prepared:
@@ -296,9 +298,7 @@ class Hub:
         pipe.execute()
         self.failures.pop((kind, entry.stream_id), None)
         self.stats.dead_lettered += 1
-        log.error(
-            "hub: %s entry %s dead-lettered after %d tries: %s", kind, entry.stream_id, tries, error
-        )
+        log.error("hub: %s entry %s dead-lettered after %d tries: %s", kind, entry.stream_id, tries, error)
 
     def reclaim(self) -> int:
         """XAUTOCLAIM entries idle longer than the threshold (a dead consumer's, or our failed ones)."""

@@ -57,8 +57,7 @@ def shell(user: User | None) -> html.Div:
                         id=Ids.NAV,
                         className="nav",
                         children=[
-                            dcc.Link(page.name, href=page.path, id=nav_link_id(page.key))
-                            for page in PAGES
+                            dcc.Link(page.name, href=page.path, id=nav_link_id(page.key)) for page in PAGES
                         ],
                     ),
                     html.Div(className="spacer"),

@@ -39,6 +39,5 @@ def read_audit(client: redis.Redis, keys: Keys, count: int = 100) -> list[dict[s
     """The newest audit records first."""
     rows = client.xrevrange(keys.audit, count=count)
     return [
-        {"id": sid.decode(), **{k.decode(): v.decode() for k, v in fields.items()}}
-        for sid, fields in rows
+        {"id": sid.decode(), **{k.decode(): v.decode() for k, v in fields.items()}} for sid, fields in rows
     ]

@@ -63,9 +63,7 @@ def open_store(settings: Settings, *, start_embedded: bool = True) -> Store:
             embedded = None  # reused: its owner stops it
     else:
         url = EmbeddedRedis(settings.data_path).url
-    client = client_from_url(
-        url, socket_timeout=10, socket_connect_timeout=5, health_check_interval=30
-    )
+    client = client_from_url(url, socket_timeout=10, socket_connect_timeout=5, health_check_interval=30)
     return Store(
         settings=settings,
         url=url,
