@@ -77,9 +77,7 @@ class DeltaListener(threading.Thread):
                 continue
             now = datetime.now(UTC)
             packet = orjson.loads(message["data"])
-            if packet.get("event") != "delta" or not str(packet.get("room", "")).startswith(
-                "national/"
-            ):
+            if packet.get("event") != "delta" or not str(packet.get("room", "")).startswith("national/"):
                 continue
             self.deltas += 1
             data = packet["data"]
@@ -152,9 +150,7 @@ def main() -> None:
     data_dir = Path(tempfile.mkdtemp(prefix="cop-bench-"))
     server = EmbeddedRedis(data_dir)
     server.start()
-    settings = Settings(
-        redis_url=server.url, redis_prefix="bench", data_dir=data_dir, log_level="WARNING"
-    )
+    settings = Settings(redis_url=server.url, redis_prefix="bench", data_dir=data_dir, log_level="WARNING")
     store = open_store(settings)
     writer = StreamWriter(store.client, store.keys, settings)
     stream = store.keys.stream("position")
@@ -207,7 +203,7 @@ def main() -> None:
         drain_s = wait_drained(store.client, stream, 60)
         time.sleep(0.4)  # the last flush
         cpu = hub_ps.cpu_percent(None)
-        latencies, items, deltas = listener.take()
+        latencies, _items, deltas = listener.take()
         print(
             f"{rate:>9} {written / wrote_s:>10.0f} {written / (wrote_s + drain_s):>10.0f} "
             f"{statistics.median(latencies) if latencies else float('nan'):>8.0f} "

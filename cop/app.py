@@ -25,6 +25,7 @@ from cop.realtime.codec import OrjsonCodec
 from cop.realtime.server import register_handlers
 from cop.settings import Settings
 from cop.store.connection import Store, open_store
+from cop.store.keys import as_text
 from cop.store.users import UserStore
 
 log = logging.getLogger(__name__)
@@ -52,7 +53,7 @@ def secret_key(settings: Settings, store: Store) -> str:
     store.client.set(store.keys.secret, secrets.token_hex(32), nx=True)
     value = store.client.get(store.keys.secret)
     assert value is not None
-    return value.decode()
+    return as_text(value)
 
 
 def page_layout(spec: PageSpec) -> Callable[..., Any]:
@@ -94,12 +95,12 @@ def create_app(settings: Settings, store: Store | None = None) -> CopApp:
 
     app = dash.Dash(
         "cop",
-        server=server,
+        server=server,  # type: ignore[arg-type]  # Dash accepts a Flask server; its hint says bool
         use_pages=True,
         pages_folder="",
         assets_folder=str(assets_folder()),
         title="COP",
-        update_title=None,
+        update_title=None,  # type: ignore[arg-type]  # None turns the "Updating…" title off
         suppress_callback_exceptions=True,
         serve_locally=True,
     )

@@ -176,13 +176,9 @@ class WebServer:
         self.proc.stop()
 
 
-def start_web(
-    settings: Settings, tmp_path: Path, port: int | None = None, name: str = "web"
-) -> WebServer:
+def start_web(settings: Settings, tmp_path: Path, port: int | None = None, name: str = "web") -> WebServer:
     port = port or free_port()
-    proc = cop_process(
-        settings, tmp_path, name, "web", "--port", str(port), COP_ASYNC_MODE="gevent"
-    )
+    proc = cop_process(settings, tmp_path, name, "web", "--port", str(port), COP_ASYNC_MODE="gevent")
     return WebServer(proc, port).start()
 
 

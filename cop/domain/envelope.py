@@ -75,7 +75,7 @@ class StoredEnvelope(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    v: Literal[1] = ENVELOPE_VERSION
+    v: Literal[1] = 1
     kind: str
     id: str = Field(pattern=ENTITY_ID_PATTERN)
     source: str = Field(min_length=1, max_length=128)

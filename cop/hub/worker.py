@@ -195,7 +195,7 @@ class Hub:
         A kind whose cursor is an id (not ">") is re-reading our own pending list, paging past
         the last id seen; once that comes back empty the kind switches to new entries.
         """
-        streams = {self.keys.stream(kind): self._cursor[kind] for kind in self.kinds}
+        streams: dict[Any, Any] = {self.keys.stream(kind): self._cursor[kind] for kind in self.kinds}
         history = any(cursor != ">" for cursor in self._cursor.values())
         return self.client.xreadgroup(
             self.group,

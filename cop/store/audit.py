@@ -8,7 +8,7 @@ from typing import Any
 import orjson
 import redis
 
-from cop.store.keys import Keys
+from cop.store.keys import Keys, as_text
 
 
 def audit(
@@ -37,7 +37,8 @@ def audit(
 
 def read_audit(client: redis.Redis, keys: Keys, count: int = 100) -> list[dict[str, str]]:
     """The newest audit records first."""
-    rows = client.xrevrange(keys.audit, count=count)
+    rows = client.xrevrange(keys.audit, count=count) or []
     return [
-        {"id": sid.decode(), **{k.decode(): v.decode() for k, v in fields.items()}} for sid, fields in rows
+        {"id": as_text(sid), **{as_text(k): as_text(v) for k, v in (fields or {}).items()}}
+        for sid, fields in rows
     ]

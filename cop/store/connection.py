@@ -26,8 +26,9 @@ def client_from_url(url: str, **options: object) -> redis.Redis:
 
         sentinels, service, kwargs = parse_redis_sentinel_url(url.replace("rediss+", "redis+"))
         sentinel = Sentinel(sentinels, sentinel_kwargs=dict(kwargs), **{**kwargs, **options})
-        return sentinel.master_for(service or "mymaster")
-    return redis.Redis.from_url(url, **options)  # type: ignore[arg-type]
+        master: redis.Redis = sentinel.master_for(service or "mymaster")
+        return master
+    return redis.Redis.from_url(url, **options)
 
 
 @dataclass

@@ -8,7 +8,7 @@ from typing import Any
 import orjson
 import redis
 
-from cop.store.keys import Keys
+from cop.store.keys import Keys, as_text
 
 
 def beat(client: redis.Redis, keys: Keys, name: str, ttl_s: float, info: dict[str, Any]) -> None:
@@ -23,7 +23,7 @@ def feed_health(
     client: redis.Redis, keys: Keys, now: datetime, stale_after_s: float
 ) -> dict[str, dict[str, Any]]:
     """Every feed ever seen: its last beat and age, `stale` when old, `down` when its key expired."""
-    names = sorted(name.decode() for name in client.smembers(keys.feeds))
+    names = sorted(as_text(name) for name in client.smembers(keys.feeds))
     if not names:
         return {}
     values = client.mget([keys.feed_health(name) for name in names])

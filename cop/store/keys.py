@@ -79,3 +79,21 @@ class Keys:
     @property
     def socketio_channel(self) -> str:
         return f"{self.p}:socketio"
+
+
+def as_text(value: object) -> str:
+    """A Redis reply value as str (replies are bytes; tests may use decoded clients)."""
+    if isinstance(value, bytes):
+        return value.decode()
+    if isinstance(value, str):
+        return value
+    raise TypeError(f"expected a Redis string reply, got {type(value).__name__}")
+
+
+def as_bytes(value: object) -> bytes:
+    """A Redis reply value as bytes."""
+    if isinstance(value, bytes):
+        return value
+    if isinstance(value, str):
+        return value.encode()
+    raise TypeError(f"expected a Redis string reply, got {type(value).__name__}")

@@ -10,7 +10,7 @@ import orjson
 import redis
 
 from cop.domain.envelope import Envelope, StoredEnvelope
-from cop.store.keys import Keys
+from cop.store.keys import Keys, as_bytes, as_text
 
 # Applies a batch of entries to the state hash and acknowledges them in one atomic step, so an
 # entry is either applied *and* acknowledged, or neither: a hub killed at any instant leaves
@@ -88,7 +88,7 @@ class StateStore:
 
     def all_raw(self, kind: str) -> dict[str, bytes]:
         rows = self.client.hgetall(self.keys.state(kind))
-        return {k.decode(): v for k, v in rows.items()}
+        return {as_text(k): as_bytes(v) for k, v in rows.items()}
 
     def all(self, kind: str) -> dict[str, Envelope]:
         return {eid: Envelope.from_json(raw) for eid, raw in self.all_raw(kind).items()}

@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import redis
 
 from cop.domain import kinds as _kinds  # noqa: F401  (registers every payload model)
 from cop.domain.envelope import Envelope, StoredEnvelope
 from cop.settings import Settings
-from cop.store.keys import Keys
+from cop.store.keys import Keys, as_text
 
 ENVELOPE_FIELD = b"e"
 
@@ -31,7 +32,7 @@ class StreamEntry:
         return StoredEnvelope.from_json(self.raw)
 
 
-def entry_from_fields(stream_id: bytes | str, fields: dict[bytes, bytes]) -> StreamEntry:
+def entry_from_fields(stream_id: bytes | str, fields: Mapping[Any, Any]) -> StreamEntry:
     sid = stream_id.decode() if isinstance(stream_id, bytes) else stream_id
     return StreamEntry(sid, fields.get(ENVELOPE_FIELD, b""))
 
@@ -56,12 +57,11 @@ class StreamWriter:
                 maxlen=self.maxlen[envelope.kind],
                 approximate=True,
             )
-        return [sid.decode() for sid in pipe.execute()]
+        return [as_text(sid) for sid in pipe.execute()]
 
     def append_raw(self, kind: str, raw: bytes) -> str:
         """XADD bytes without validation. Only for fault drills that need a poison entry."""
-        sid = self.client.xadd(self.keys.stream(kind), {ENVELOPE_FIELD: raw})
-        return sid.decode()
+        return as_text(self.client.xadd(self.keys.stream(kind), {ENVELOPE_FIELD: raw}))
 
 
 class StreamReader:
@@ -74,8 +74,8 @@ class StreamReader:
     def range(
         self, kind: str, start: str = "-", end: str = "+", count: int | None = None
     ) -> list[StreamEntry]:
-        rows = self.client.xrange(self.keys.stream(kind), start, end, count=count)
-        return [entry_from_fields(sid, fields) for sid, fields in rows]
+        rows = self.client.xrange(self.keys.stream(kind), start, end, count=count) or []
+        return [entry_from_fields(as_text(sid), fields or {}) for sid, fields in rows]
 
     def envelopes(self, kind: str, start: str = "-", end: str = "+") -> Iterable[Envelope]:
         """Every envelope of a stream, paged so a long stream never loads at once."""

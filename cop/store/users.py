@@ -13,7 +13,7 @@ import redis
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from cop.domain.users import Role, User
-from cop.store.keys import Keys
+from cop.store.keys import Keys, as_text
 
 MIN_PASSWORD_LENGTH = 10
 TOKEN_SOURCE_PATTERN = r"^[a-z0-9][a-z0-9_.-]{1,63}$"  # noqa: S105 - a name pattern, not a secret
@@ -90,12 +90,12 @@ class UserStore:
             check_password_hash(_dummy_hash(), password)
             return None
         user = User.model_validate_json(row[0])
-        if not check_password_hash(row[1].decode(), password) or user.disabled:
+        if not check_password_hash(as_text(row[1]), password) or user.disabled:
             return None
         return user
 
     def usernames(self) -> list[str]:
-        return sorted(name.decode() for name in self.client.smembers(self.keys.users))
+        return sorted(as_text(name) for name in self.client.smembers(self.keys.users))
 
     # -- login rate limiting ----------------------------------------------------------------------
 
@@ -138,7 +138,7 @@ class UserStore:
 
     def revoke_tokens(self, source: str) -> int:
         """Revoke every token of a source; returns how many."""
-        hashes = [h.decode() for h in self.client.smembers(self.keys.tokens_of(source))]
+        hashes = [as_text(h) for h in self.client.smembers(self.keys.tokens_of(source))]
         pipe = self.client.pipeline(transaction=True)
         for token_hash in hashes:
             pipe.delete(self.keys.token(token_hash))

@@ -47,9 +47,7 @@ class Page:
         if message.type == "error":
             self.errors.append(message.text)
 
-    def login(
-        self, base_url: str, username: str, password: str = PASSWORD, path: str = "/"
-    ) -> None:
+    def login(self, base_url: str, username: str, password: str = PASSWORD, path: str = "/") -> None:
         self.page.goto(f"{base_url}{path}")
         self.page.fill("#username", username)
         self.page.fill("#password", password)

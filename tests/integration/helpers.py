@@ -108,9 +108,7 @@ def drain(hub: Hub, kind: str = "position", timeout: float = 30.0) -> None:
 
 
 def state_docs(store: Store, kind: str) -> dict[str, dict[str, Any]]:
-    return {
-        k.decode(): orjson.loads(v) for k, v in store.client.hgetall(store.keys.state(kind)).items()
-    }
+    return {k.decode(): orjson.loads(v) for k, v in store.client.hgetall(store.keys.state(kind)).items()}
 
 
 def at(seconds: float) -> datetime:

@@ -28,9 +28,7 @@ from tests.integration.helpers import at, position
 
 
 def test_feed_process_beats_with_a_ttl_and_stops_cleanly_on_sigterm(settings, store, tmp_path):
-    feed = cop_process(
-        settings, tmp_path, "feed", "feed", "heartbeat", COP_FEED_HEARTBEAT_S="0.5"
-    ).start()
+    feed = cop_process(settings, tmp_path, "feed", "feed", "heartbeat", COP_FEED_HEARTBEAT_S="0.5").start()
     key = store.keys.feed_health("heartbeat")
     deadline = time.monotonic() + 20
     while time.monotonic() < deadline and not store.client.exists(key):
@@ -150,9 +148,7 @@ def test_cli_user_add_hashes_the_password_and_validates_the_scope(settings, stor
         env=env,
     )
     assert bad.exit_code != 0 and "99999" in bad.output and "--province" in bad.output
-    short = runner.invoke(
-        main, ["user", "add", "x2", "--role", "analyst", "--password", "short"], env=env
-    )
+    short = runner.invoke(main, ["user", "add", "x2", "--role", "analyst", "--password", "short"], env=env)
     assert short.exit_code != 0 and "password" in short.output
     twice = runner.invoke(
         main,
@@ -190,9 +186,7 @@ def test_cop_demo_runs_everything_and_ctrl_c_stops_it(tmp_path, settings):
         text=True,
     )
     lines: list[str] = []
-    reader = threading.Thread(
-        target=lambda: lines.extend(iter(demo.stdout.readline, "")), daemon=True
-    )
+    reader = threading.Thread(target=lambda: lines.extend(iter(demo.stdout.readline, "")), daemon=True)
     reader.start()
     try:
         deadline = time.monotonic() + 60

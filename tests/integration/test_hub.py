@@ -70,12 +70,10 @@ def test_deltas_go_to_the_national_room_and_the_entity_province_with_sequences(s
     assert [sorted(i["id"] for i in delta_items(d)) for d in national] == [
         ["antwerp-1", "liege-1", "nowhere-1"]
     ]
-    assert [
-        i["id"] for d in recorder.deltas("province:60000/position") for i in delta_items(d)
-    ] == ["liege-1"]
-    assert [i["id"] for d in recorder.deltas("global/position") for i in delta_items(d)] == [
-        "nowhere-1"
+    assert [i["id"] for d in recorder.deltas("province:60000/position") for i in delta_items(d)] == [
+        "liege-1"
     ]
+    assert [i["id"] for d in recorder.deltas("global/position") for i in delta_items(d)] == ["nowhere-1"]
     writer.append([position("liege-1", at(2), prov_code="60000")])
     drain(hub)
     assert [d["seq"] for d in recorder.deltas("province:60000/position")] == [1, 2]
@@ -167,9 +165,7 @@ def test_hub_killed_mid_batch_then_restarted_applies_everything_once(store, sett
         assert info["pending"] == 0, second.output()[-2000:]
     finally:
         assert second.stop() == 0
-    assert StateStore(store.client, store.keys).all_raw("position") == expected_state(
-        store, "position"
-    )
+    assert StateStore(store.client, store.keys).all_raw("position") == expected_state(store, "position")
     assert len(expected_state(store, "position")) == 3000
     assert store.client.xlen(store.keys.dlq("position")) == 0
 

@@ -156,9 +156,7 @@ def test_cross_origin_dash_posts_are_refused(app, users):
     users.add("ops1", PASSWORD, Role.ANALYST)
     client = app.server.test_client()
     login(client, "ops1")
-    response = client.post(
-        "/_dash-update-component", json={}, headers={"Origin": "https://evil.example"}
-    )
+    response = client.post("/_dash-update-component", json={}, headers={"Origin": "https://evil.example"})
     assert response.status_code == 403
 
 

@@ -31,9 +31,7 @@ def test_one_delta_per_kind_and_room_with_the_latest_item_per_entity():
     recorder = Recorder()
     batcher = DeltaBatcher(recorder, counter())
     for i in range(100):
-        batcher.add(
-            "position", "amb-1", orjson.dumps({"id": "amb-1", "n": i}), rooms_for_entity("60000")
-        )
+        batcher.add("position", "amb-1", orjson.dumps({"id": "amb-1", "n": i}), rooms_for_entity("60000"))
     batcher.add("position", "amb-2", b'{"id": "amb-2"}', rooms_for_entity("10000"))
     batcher.add("hospital", "h-1", b'{"id": "h-1"}', rooms_for_entity(None))
     assert batcher.flush() == 5

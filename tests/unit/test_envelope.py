@@ -22,9 +22,7 @@ POSITION = {
 
 
 def build(**overrides):
-    values = dict(
-        kind="position", entity_id="amb-21", source="test", observed_at=T0, data=dict(POSITION)
-    )
+    values = dict(kind="position", entity_id="amb-21", source="test", observed_at=T0, data=dict(POSITION))
     values.update(overrides)
     return Envelope.build(**values)
 
