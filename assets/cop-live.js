@@ -214,6 +214,23 @@
     });
   }
 
+  function renderWall(clock) {
+    const wall = location.pathname === "/wall";
+    document.body.classList.toggle("wall-mode", wall);
+    if (!wall) return;
+    setText(document.getElementById("cop-wall-clock"), clock);
+    const banner = document.getElementById("cop-wall-banner");
+    if (!banner) return;
+    const f = freshness();
+    const text = f.state === "live" ? "" :
+      f.state === "stale" ? f.label + (f.detail ? " — " + f.detail : "") :
+      f.state === "connecting" ? "CONNECTING…" : "CONNECTION LOST — RECONNECTING…";
+    banner.hidden = text === "";
+    banner.classList.toggle("stale", f.state === "stale");
+    banner.dataset.state = f.state;
+    setText(banner, text);
+  }
+
   function render() {
     const box = document.getElementById("cop-freshness");
     if (box) {
@@ -223,7 +240,9 @@
       setText(document.getElementById("cop-freshness-label"), f.label);
       setText(document.getElementById("cop-freshness-detail"), f.detail);
     }
-    setText(document.getElementById("cop-clock"), fmtTime.format(new Date()));
+    const clock = fmtTime.format(new Date());
+    setText(document.getElementById("cop-clock"), clock);
+    renderWall(clock);
     document.querySelectorAll("[data-cop-count]").forEach(function (el) {
       const kind = el.dataset.copCount;
       const state = kindState(kind);

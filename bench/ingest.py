@@ -109,7 +109,7 @@ def make_batch(rng: random.Random, units: int, size: int) -> list[Envelope]:
                     "callsign": f"U{n}",
                     "discipline": "D1",
                     "unit_type": "engine",
-                    "status": "en route",
+                    "status": "en_route",
                     "lat": 50.5 + rng.random() / 2,
                     "lon": 4 + rng.random(),
                     "prov_code": PROVINCES[n % len(PROVINCES)],

@@ -13,14 +13,18 @@ from typing import Any
 
 import dash
 from dash import html
-from flask import Flask, Response
+from flask import Flask, Response, send_file
 from flask_socketio import SocketIO
 
 from cop.api.routes import create_api
 from cop.auth import current_scope_user, init_auth
+from cop.callbacks.map import register_map_callbacks
+from cop.geo.reference import data_path
+from cop.layouts.map import map_page
 from cop.layouts.pages import PAGES, PageSpec
 from cop.layouts.shell import shell
 from cop.layouts.status import status_panel
+from cop.layouts.wall import wall_page
 from cop.realtime.codec import OrjsonCodec
 from cop.realtime.server import register_handlers
 from cop.settings import Settings
@@ -56,14 +60,25 @@ def secret_key(settings: Settings, store: Store) -> str:
     return as_text(value)
 
 
-def page_layout(spec: PageSpec) -> Callable[..., Any]:
+def page_layout(spec: PageSpec, settings: Settings) -> Callable[..., Any]:
+    """The layout function of a page (called per request, so it can read the user)."""
+
     def layout(**_query: Any) -> Any:
+        if spec.key == "map":
+            return map_page(current_scope_user(), settings.tile_url, settings.stale_after_s)
+        if spec.key == "wall":
+            return wall_page(settings.tile_url, settings.stale_after_s)
         return html.Div(
             className=f"page-{spec.key}",
             children=[html.H1(spec.title), status_panel(spec.kinds)],
         )
 
     return layout
+
+
+GEO_FILES = frozenset(
+    {"be_country.geojson", "be_provinces.geojson", "be_municipalities_2025.geojson", "be_regions.geojson"}
+)
 
 
 def create_app(settings: Settings, store: Store | None = None) -> CopApp:
@@ -85,6 +100,14 @@ def create_app(settings: Settings, store: Store | None = None) -> CopApp:
     @server.get("/healthz")
     def healthz() -> Response:
         return Response(b'{"status":"ok"}', mimetype="application/json")
+
+    @server.get("/geo/<name>")
+    def geo(name: str) -> Response:
+        """Shipped boundary files for the offline basemap (behind the login gate like every page)."""
+        if name not in GEO_FILES:
+            return Response(b'{"error":"not_found"}', status=404, mimetype="application/json")
+        response = send_file(data_path(name), mimetype="application/geo+json", max_age=86_400)
+        return response
 
     @server.after_request
     def security_headers(response: Response) -> Response:
@@ -111,7 +134,7 @@ def create_app(settings: Settings, store: Store | None = None) -> CopApp:
             name=spec.name,
             title=f"COP · {spec.title}",
             order=PAGES.index(spec),
-            layout=page_layout(spec),
+            layout=page_layout(spec, settings),
         )
     app.layout = lambda: shell(current_scope_user())
 
@@ -130,4 +153,5 @@ def create_app(settings: Settings, store: Store | None = None) -> CopApp:
         max_http_buffer_size=1_000_000,
     )
     register_handlers(sio, store)
+    register_map_callbacks(app)
     return CopApp(server=server, dash=app, socketio=sio, store=store, users=users)

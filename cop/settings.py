@@ -74,6 +74,12 @@ class Settings(BaseSettings):
     login_max_failures: int = Field(default=10, ge=1)
     login_window_s: int = Field(default=900, ge=1)
 
+    max_clock_skew_s: float = Field(default=30.0, ge=0, description="observations ahead of now")
+    api_max_batch: int = Field(default=10_000, ge=1)
+
+    sim_units: int = Field(default=2000, ge=0, le=100_000)
+    sim_seed: int = 2026
+
     log_level: str = "INFO"
 
     @field_validator("stream_maxlen")

@@ -2,14 +2,44 @@
 
 from __future__ import annotations
 
+from enum import StrEnum
 from typing import ClassVar, Literal
 
-from pydantic import Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
-from cop.domain.envelope import Payload, register_payload
+from cop.domain.envelope import ENTITY_ID_PATTERN, Payload, register_payload
 
 Discipline = Literal["D1", "D2", "D3", "D4", "D5"]
 DISCIPLINES: tuple[str, ...] = ("D1", "D2", "D3", "D4", "D5")
+
+DISCIPLINE_NAMES: dict[str, str] = {
+    "D1": "Rescue (fire, Civil Protection)",
+    "D2": "Medical",
+    "D3": "Police",
+    "D4": "Logistics",
+    "D5": "Information",
+}
+# Colours commonly used per discipline (DOMAIN.md); D5's black is drawn dark grey to stay visible.
+DISCIPLINE_COLOURS: dict[str, str] = {
+    "D1": "#e5484d",
+    "D2": "#30a46c",
+    "D3": "#3e63dd",
+    "D4": "#f76b15",
+    "D5": "#c8c8c8",
+}
+
+
+class UnitStatus(StrEnum):
+    """What a unit is doing; one vocabulary so the wall can count units by status."""
+
+    AVAILABLE = "available"
+    DISPATCHED = "dispatched"
+    EN_ROUTE = "en_route"
+    ON_SCENE = "on_scene"
+    TRANSPORTING = "transporting"
+    RETURNING = "returning"
+    AT_STATION = "at_station"
+    OUT_OF_SERVICE = "out_of_service"
 
 
 @register_payload
@@ -21,9 +51,40 @@ class PositionPayload(Payload):
     callsign: str = Field(min_length=1, max_length=64)
     discipline: Discipline
     unit_type: str = Field(min_length=1, max_length=64)
-    status: str = Field(min_length=1, max_length=32)
+    status: UnitStatus
     lat: float = Field(ge=-90, le=90, allow_inf_nan=False)
     lon: float = Field(ge=-180, le=180, allow_inf_nan=False)
     speed_kmh: float | None = Field(default=None, ge=0, le=1000, allow_inf_nan=False)
     heading_deg: float | None = Field(default=None, ge=0, lt=360, allow_inf_nan=False)
     nis_code: str | None = Field(default=None, pattern=r"^\d{5}$")
+
+
+class PositionObservation(BaseModel):
+    """One item of `POST /api/v1/positions`, as other systems send it."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    id: str = Field(pattern=ENTITY_ID_PATTERN)
+    callsign: str = Field(min_length=1, max_length=64)
+    discipline: Discipline
+    unit_type: str = Field(min_length=1, max_length=64)
+    status: UnitStatus
+    lat: float = Field(ge=-90, le=90, allow_inf_nan=False)
+    lon: float = Field(ge=-180, le=180, allow_inf_nan=False)
+    speed_kmh: float | None = Field(default=None, ge=0, le=1000, allow_inf_nan=False)
+    heading_deg: float | None = Field(default=None, ge=0, lt=360, allow_inf_nan=False)
+    observed_at: AwareDatetime
+
+    def payload(self, nis_code: str | None, prov_code: str | None) -> PositionPayload:
+        return PositionPayload(
+            callsign=self.callsign,
+            discipline=self.discipline,
+            unit_type=self.unit_type,
+            status=self.status,
+            lat=self.lat,
+            lon=self.lon,
+            speed_kmh=self.speed_kmh,
+            heading_deg=self.heading_deg,
+            nis_code=nis_code,
+            prov_code=prov_code,
+        )

@@ -58,6 +58,8 @@ class Feed:
         self.dropped = 0
         self.written = 0
         self.ticks = 0
+        self.errors = 0
+        self.last_error: str | None = None
         self.started_at = clock()
 
     # -- for subclasses --------------------------------------------------------------------------
@@ -89,6 +91,18 @@ class Feed:
                 self.outbox.popleft()
             self.written += len(batch)
 
+    def _tick_safely(self) -> None:
+        """One tick; a failing tick is logged and counted, and the worker carries on."""
+        try:
+            self._queue(self.tick(self.clock()))
+            self.ticks += 1
+        except REDIS_AWAY:
+            raise
+        except Exception as error:  # one bad tick must not stop a feed on its worst day
+            self.errors += 1
+            self.last_error = f"{type(error).__name__}: {error}"[:500]
+            log.exception("feed %s: tick failed (%d so far)", self.name, self.errors)
+
     def _beat(self, now: datetime) -> None:
         info = {
             "at": now.isoformat(),
@@ -98,6 +112,8 @@ class Feed:
             "written": self.written,
             "outbox": len(self.outbox),
             "dropped": self.dropped,
+            "errors": self.errors,
+            "last_error": self.last_error,
             **self.info(),
         }
         beat(self.store.client, self.store.keys, self.name, self.settings.feed_heartbeat_s * 3, info)
@@ -112,9 +128,8 @@ class Feed:
             now_mono = time.monotonic()
             try:
                 if now_mono >= next_tick and len(self.outbox) < self.outbox_limit:
-                    self._queue(self.tick(self.clock()))
-                    self.ticks += 1
                     next_tick = now_mono + self.interval_s
+                    self._tick_safely()
                 self._flush()
                 if now_mono >= next_beat:
                     self._beat(self.clock())

@@ -20,6 +20,23 @@ class Ids(StrEnum):
     FEEDS = "cop-feeds"
     EXERCISE_BANNER = "cop-exercise-banner"
 
+    MAP = "cop-map"
+    MAP_PAGE = "cop-map-page"
+    MAP_TOOLBAR = "cop-map-toolbar"
+    LAYERS = "cop-layers"
+    PROVINCE_FILTER = "cop-province-filter"
+    PROVINCE_FILTER_APPLIED = "cop-province-filter-applied"
+    UNIT_PANEL = "cop-unit-panel"
+    STALE_COUNT = "cop-stale-count"
+    UNITS_SHOWN = "cop-units-shown"
+    LEGEND = "cop-legend"
+
+    WALL = "cop-wall"
+    WALL_BANNER = "cop-wall-banner"
+    WALL_CLOCK = "cop-wall-clock"
+    WALL_COUNTS = "cop-wall-counts"
+    WALL_STATUS_COUNTS = "cop-wall-status-counts"
+
 
 def nav_link_id(page: str) -> str:
     return f"cop-nav-{page}"
@@ -33,3 +50,12 @@ def count_id(kind: str) -> str:
 def selector(component_id: str) -> str:
     """CSS selector of a component id (for browser tests)."""
     return f"#{component_id}"
+
+
+def layer_id(key: str) -> str:
+    """The placeholder LayerGroup of a map layer (its Leaflet object is filled by assets/ JS)."""
+    return f"cop-layer-{key}"
+
+
+def discipline_count_id(discipline: str) -> str:
+    return f"cop-count-discipline-{discipline}"

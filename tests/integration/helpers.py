@@ -38,6 +38,7 @@ def position(
     lat: float = 50.6,
     lon: float = 5.5,
     status: str = "available",
+    callsign: str | None = None,
 ) -> Envelope:
     return Envelope.build(
         kind="position",
@@ -45,7 +46,7 @@ def position(
         source="test",
         observed_at=observed_at,
         data={
-            "callsign": entity_id.upper(),
+            "callsign": callsign or entity_id.upper(),
             "discipline": "D1",
             "unit_type": "fire engine",
             "status": status,

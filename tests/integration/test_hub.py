@@ -28,14 +28,14 @@ from tests.integration.helpers import (
 
 def test_out_of_order_observations_keep_the_newest(store, settings):
     writer = StreamWriter(store.client, store.keys, settings)
-    writer.append([position("fire-1", at(30), status="on scene")])
-    writer.append([position("fire-1", at(10), status="en route")])  # arrives late
-    writer.append([position("fire-1", at(20), status="dispatched")])
+    writer.append([position("fire-1", at(30), callsign="on scene")])
+    writer.append([position("fire-1", at(10), callsign="en route")])  # arrives late
+    writer.append([position("fire-1", at(20), callsign="dispatched")])
     hub = Hub(store, Recorder(), consumer="c1")
     drain(hub)
     stored = StateStore(store.client, store.keys).get("position", "fire-1")
     assert stored is not None
-    assert stored.data["status"] == "on scene"
+    assert stored.data["callsign"] == "on scene"
     assert stored.observed_at == at(30)
     assert hub.stats.applied == 1 and hub.stats.unchanged == 2
     assert group_pending(store, "position") == 0
@@ -44,14 +44,14 @@ def test_out_of_order_observations_keep_the_newest(store, settings):
 def test_a_newer_observation_in_a_later_batch_replaces_the_stored_one(store, settings):
     writer = StreamWriter(store.client, store.keys, settings)
     hub = Hub(store, Recorder(), consumer="c1")
-    writer.append([position("fire-1", at(10), status="en route")])
+    writer.append([position("fire-1", at(10), callsign="en route")])
     drain(hub)
-    writer.append([position("fire-1", at(5), status="old news")])
+    writer.append([position("fire-1", at(5), callsign="old news")])
     drain(hub)
-    assert state_docs(store, "position")["fire-1"]["data"]["status"] == "en route"
-    writer.append([position("fire-1", at(11), status="on scene")])
+    assert state_docs(store, "position")["fire-1"]["data"]["callsign"] == "en route"
+    writer.append([position("fire-1", at(11), callsign="on scene")])
     drain(hub)
-    assert state_docs(store, "position")["fire-1"]["data"]["status"] == "on scene"
+    assert state_docs(store, "position")["fire-1"]["data"]["callsign"] == "on scene"
 
 
 def test_deltas_go_to_the_national_room_and_the_entity_province_with_sequences(store, settings):
@@ -137,7 +137,7 @@ def test_hub_killed_mid_batch_then_restarted_applies_everything_once(store, sett
                 at(rng.uniform(0, 3600)),
                 prov_code=rng.choice(PROVINCES),
                 lat=50 + rng.random(),
-                status=f"s{n}",
+                callsign=f"s{n}",
             )
         )
         if len(batch) == 5000:

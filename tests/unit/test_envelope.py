@@ -14,7 +14,7 @@ POSITION = {
     "callsign": "AMB 21",
     "discipline": "D2",
     "unit_type": "ambulance",
-    "status": "en route",
+    "status": "en_route",
     "lat": 50.85,
     "lon": 4.35,
     "prov_code": "04000",

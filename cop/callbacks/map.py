@@ -1,0 +1,16 @@
+"""Map page callbacks: the province filter runs in the browser (clientside), no server round trip."""
+
+from __future__ import annotations
+
+import dash
+from dash import Input, Output
+
+from cop.layouts.ids import Ids
+
+
+def register_map_callbacks(app: dash.Dash) -> None:
+    app.clientside_callback(
+        "function (codes) { return window.COP && COP.liveMap ? COP.liveMap.setProvinces(codes) : codes; }",
+        Output(Ids.PROVINCE_FILTER_APPLIED, "data"),
+        Input(Ids.PROVINCE_FILTER, "value"),
+    )

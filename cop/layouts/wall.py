@@ -1,0 +1,35 @@
+"""The video wall: full screen, dark, large type, no interaction; reconnects by itself forever."""
+
+from __future__ import annotations
+
+from dash import html
+
+from cop.layouts.ids import Ids
+from cop.layouts.map import live_map
+
+
+def wall_page(tile_url: str | None, stale_after_s: float) -> html.Div:
+    return html.Div(
+        id=Ids.WALL,
+        className="wall",
+        children=[
+            html.Div(id=Ids.WALL_BANNER, className="wall-banner", hidden=True, role="alert"),
+            html.Div(
+                className="wall-grid",
+                children=[
+                    live_map("wall", tile_url, stale_after_s),
+                    html.Aside(
+                        className="wall-side",
+                        children=[
+                            html.Div("--:--:--", id=Ids.WALL_CLOCK, className="wall-clock"),
+                            html.Div("Brussels time", className="wall-clock-label"),
+                            html.H2("Units by discipline"),
+                            html.Table(id=Ids.WALL_COUNTS, className="wall-table"),
+                            html.H2("Units by status"),
+                            html.Table(id=Ids.WALL_STATUS_COUNTS, className="wall-table"),
+                        ],
+                    ),
+                ],
+            ),
+        ],
+    )
