@@ -180,7 +180,11 @@ def layers_control(mode: str) -> dl.LayersControl:
     overlays += [
         dl.Overlay(live_group(spec.key), name=spec.name, checked=spec.checked) for spec in LIVE_LAYERS
     ]
-    return dl.LayersControl(overlays, id=Ids.LAYERS, collapsed=mode == "wall", position="topright")
+    # `overlays` must start as the list of checked names: dash-leaflet edits it on every toggle.
+    checked = [overlay.name for overlay in overlays if overlay.checked]
+    return dl.LayersControl(
+        overlays, id=Ids.LAYERS, overlays=checked, collapsed=mode == "wall", position="topright"
+    )
 
 
 def live_map(mode: str, tile_url: str | None, stale_after_s: float) -> html.Div:
