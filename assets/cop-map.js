@@ -36,9 +36,19 @@
 
   function style(discipline, stale) {
     const colour = COLOURS[discipline] || "#ffffff";
+    const k = lm.scale || 1;
     return stale
-      ? { radius: 4, color: "#7d8590", weight: 1, opacity: 0.5, fillColor: colour, fillOpacity: 0.22 }
-      : { radius: 5, color: "#0b1118", weight: 1, opacity: 1, fillColor: colour, fillOpacity: 0.95 };
+      ? { radius: 4 * k, color: "#7d8590", weight: k, opacity: 0.5, fillColor: colour, fillOpacity: 0.22 }
+      : { radius: 5 * k, color: "#0b1118", weight: k, opacity: 1, fillColor: colour, fillOpacity: 0.95 };
+  }
+
+  const BELGIUM = [[49.45, 2.5], [51.55, 6.45]];
+
+  function fitWall(map) {
+    // The wall shows all of Belgium on whatever screen it has, with markers sized for the distance.
+    map.invalidateSize();
+    map.fitBounds(BELGIUM, { animate: false });
+    lm.scale = Math.max(1, map.getContainer().clientWidth / 1600);
   }
 
   function isStale(env, now) {
@@ -157,6 +167,16 @@
     lm.renderer = L.canvas({ padding: 0.2 });
     const frame = map.getContainer().closest(".map-frame");
     if (frame && frame.dataset.staleAfterS) lm.staleAfterMs = parseFloat(frame.dataset.staleAfterS) * 1000;
+    lm.scale = 1;
+    if (frame && frame.dataset.mode === "wall") {
+      // Refit whenever the wall's map area changes size (first layout, screen change).
+      new ResizeObserver(function () {
+        if (lm.map === map) {
+          fitWall(map);
+          for (const unit of lm.units.values()) unit.marker.setStyle(style(unit.env.data.discipline, unit.stale));
+        }
+      }).observe(map.getContainer());
+    }
     const municipalities = map.getPane("municipalities");
     const showMunicipalities = function () {
       if (municipalities) municipalities.style.display = map.getZoom() >= 10 ? "" : "none";
