@@ -30,7 +30,8 @@
     selected: null,
     staleAfterMs: 120000,
     subscribed: false,
-    latencies: [],         // ms from received_at to the marker moving (bench/map_latency.py)
+    latencies: [],         // ms from received_at to the marker drawn (bench/map_latency.py)
+    awaitingDraw: [],      // received_at of moves not yet drawn
     moves: 0,
   });
 
@@ -43,6 +44,36 @@
   }
 
   const BELGIUM = [[49.45, 2.5], [51.55, 6.45]];
+
+  function drawn() {
+    // The moves since the last redraw are now on screen: record received_at → drawn.
+    const now = Date.now();
+    for (const received of lm.awaitingDraw) lm.latencies.push(now - received);
+    lm.awaitingDraw = [];
+    if (lm.latencies.length > 400000) lm.latencies.splice(0, 200000);
+  }
+
+  function throttledCanvas() {
+    // Leaflet redraws the canvas on every animation frame in which a marker moved; with tens of
+    // thousands of units moving that is a full redraw 60 times a second. Redraw at most every
+    // 40-200 ms instead (more units, less often): positions are seconds apart anyway.
+    const renderer = L.canvas({ padding: 0.2 });
+    renderer._requestRedraw = function (layer) {
+      if (!this._map) return;
+      this._extendRedrawBounds(layer);
+      if (!this._redrawRequest) {
+        const interval = Math.min(200, Math.max(40, lm.units.size / 200));
+        const self = this;
+        this._redrawRequest = setTimeout(function () {
+          L.Util.requestAnimFrame(function () {
+            self._redraw();
+            drawn();
+          });
+        }, interval);
+      }
+    };
+    return renderer;
+  }
 
   function fitWall(map) {
     // The wall shows all of Belgium on whatever screen it has, with markers sized for the distance.
@@ -103,10 +134,7 @@
       }
     }
     place(unit);
-    if (env.received_at) {
-      lm.latencies.push(Date.now() - Date.parse(env.received_at));
-      if (lm.latencies.length > 200000) lm.latencies.splice(0, 100000);
-    }
+    if (env.received_at) lm.awaitingDraw.push(Date.parse(env.received_at));
     lm.moves += 1;
   }
 
@@ -164,7 +192,7 @@
     lm.map = map;
     lm.units = new Map();
     lm.groups = {};
-    lm.renderer = L.canvas({ padding: 0.2 });
+    lm.renderer = throttledCanvas();
     const frame = map.getContainer().closest(".map-frame");
     if (frame && frame.dataset.staleAfterS) lm.staleAfterMs = parseFloat(frame.dataset.staleAfterS) * 1000;
     lm.scale = 1;

@@ -62,7 +62,7 @@ class Settings(BaseSettings):
     hub_consumer: str | None = None
     hub_batch: int = Field(default=2000, ge=1, le=100_000)
     hub_block_ms: int = Field(default=50, ge=1, le=5_000)
-    hub_flush_ms: int = Field(default=150, ge=100, le=250)
+    hub_flush_ms: int = Field(default=100, ge=100, le=250)
     hub_claim_idle_ms: int = Field(default=5_000, ge=100)
     hub_max_tries: int = Field(default=5, ge=1, le=100)
     hub_status_every_s: float = Field(default=1.0, gt=0)

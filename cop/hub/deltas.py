@@ -42,20 +42,30 @@ class DeltaBatcher:
     emitter: Emitter
     next_seqs: Callable[[list[tuple[str, str]]], list[int]]
     pending: dict[str, dict[str, PendingChange]] = field(default_factory=dict)
+    departures: dict[str, dict[tuple[str, str], bytes]] = field(default_factory=dict)
     emitted: int = 0
 
     def add(self, kind: str, entity_id: str, raw: bytes, rooms: Iterable[str]) -> None:
         self.pending.setdefault(kind, {})[entity_id] = PendingChange(raw, tuple(rooms))
+
+    def depart(self, kind: str, entity_id: str, raw: bytes, room: str) -> None:
+        """An entity left `room` (moved to another province): send that room a tombstone."""
+        self.departures.setdefault(kind, {})[(entity_id, room)] = raw
 
     def __len__(self) -> int:
         return sum(len(changes) for changes in self.pending.values())
 
     def flush(self, now: datetime | None = None) -> int:
         """Emit everything pending; returns the number of deltas sent."""
-        if not self.pending:
+        if not self.pending and not self.departures:
             return 0
         sent_at = (now or datetime.now(UTC)).isoformat()
         per_channel: dict[tuple[str, str], list[bytes]] = {}
+        # Departures first: an entity that left a room and came back within one flush ends up shown.
+        for kind, leaving in self.departures.items():
+            for (_entity_id, room), raw in leaving.items():
+                per_channel.setdefault((kind, room), []).append(raw)
+        self.departures = {}
         for kind, changes in self.pending.items():
             for change in changes.values():
                 for room in change.rooms:

@@ -17,8 +17,9 @@ from typing import Any
 import orjson
 import redis
 
+from cop.domain.envelope import StoredEnvelope
 from cop.domain.errors import InvalidInput
-from cop.domain.rooms import STATUS_ROOM, rooms_for_entity
+from cop.domain.rooms import STATUS_ROOM, province_room, rooms_for_entity
 from cop.hub.deltas import LIVE_NAMESPACE, STATUS_EVENT, DeltaBatcher, Emitter
 from cop.realtime.codec import OrjsonCodec
 from cop.settings import STREAM_KINDS, Settings
@@ -30,6 +31,8 @@ from cop.store.streams import StreamEntry, entry_from_fields
 
 log = logging.getLogger(__name__)
 
+# (kind, [(entry, its previous province)]) for the entries that changed the state.
+Applied = tuple[str, list[tuple[Applicable, str | None]]]
 MAX_INFLIGHT = 3  # batches read ahead of the one Redis is applying
 REDIS_AWAY = (redis.ConnectionError, redis.TimeoutError, redis.BusyLoadingError, OSError)
 
@@ -122,7 +125,7 @@ class Hub:
         backoff = 0.5
         # One applier thread applies batches strictly in the order they were read, while this
         # thread reads and parses ahead: Redis applying one batch overlaps parsing the next.
-        inflight: deque[Future[list[tuple[str, list[Applicable]]]]] = deque()
+        inflight: deque[Future[list[Applied]]] = deque()
 
         def collect(*, wait_all: bool) -> None:
             while inflight and (wait_all or inflight[0].done() or len(inflight) > MAX_INFLIGHT):
@@ -237,24 +240,30 @@ class Hub:
             good.append(Applicable(entry.stream_id, envelope, entry.raw))
         return good
 
-    def apply_all(self, prepared: list[tuple[str, list[Applicable]]]) -> list[tuple[str, list[Applicable]]]:
+    def apply_all(self, prepared: list[tuple[str, list[Applicable]]]) -> list[Applied]:
         """Apply-and-ack each kind's entries atomically; returns the entries that changed state."""
         result = []
         for kind, good in prepared:
             changed = self.state.apply_and_ack(kind, self.group, good)
             self.stats.applied += len(changed)
             self.stats.unchanged += len(good) - len(changed)
-            result.append((kind, [good[position] for position in changed]))
+            result.append((kind, [(good[position], previous) for position, previous in changed]))
         return result
 
-    def publish_all(self, applied: list[tuple[str, list[Applicable]]]) -> None:
-        """Queue the changes for the next delta flush."""
+    def publish_all(self, applied: list[Applied]) -> None:
+        """Queue the changes for the next delta flush.
+
+        An entity that moved to another province leaves its old province's room: that room gets a
+        departure (a tombstone carrying no position), so viewers there drop it and see nothing of
+        where it went.
+        """
         for kind, changed in applied:
-            for entry in changed:
+            for entry, previous in changed:
+                envelope = entry.envelope
                 self.failures.pop((kind, entry.stream_id), None)
-                self.batcher.add(
-                    kind, entry.envelope.id, entry.raw, rooms_for_entity(entry.envelope.prov_code)
-                )
+                self.batcher.add(kind, envelope.id, entry.raw, rooms_for_entity(envelope.prov_code))
+                if previous and previous != envelope.prov_code:
+                    self.batcher.depart(kind, envelope.id, departure(envelope), province_room(previous))
 
     def process(self, kind: str, entries: Sequence[StreamEntry]) -> None:
         """Parse, apply-and-ack and publish entries synchronously (reclaimed entries, tests)."""
@@ -365,3 +374,19 @@ class Hub:
             mapping={"status": orjson.dumps(status), "at": status["hub_at"]},
         )
         self.emitter.emit(STATUS_EVENT, status, STATUS_ROOM)
+
+
+def departure(envelope: StoredEnvelope) -> bytes:
+    """A tombstone for the room an entity left: its id and time, nothing about where it went."""
+    return orjson.dumps(
+        {
+            "v": envelope.v,
+            "kind": envelope.kind,
+            "id": envelope.id,
+            "source": envelope.source,
+            "observed_at": envelope.observed_at.isoformat(),
+            "received_at": envelope.received_at.isoformat(),
+            "exercise": envelope.exercise,
+            "data": {"deleted": True, "departed": True},
+        }
+    )

@@ -16,22 +16,26 @@ from cop.store.keys import Keys, as_bytes, as_text
 # entry is either applied *and* acknowledged, or neither: a hub killed at any instant leaves
 # nothing half done. An entry replaces the stored one only if its order key (observed time,
 # then stream id) is greater: feeds arrive out of order, and a re-applied entry is a no-op.
-# Returns the 0-based positions of the entries that changed the state.
+# The order hash also remembers each entity's province ("orderkey|prov"), so that a change that
+# moves an entity to another province reports where it was. Returns the 0-based positions of the
+# entries that changed the state, and each one's previous province ('' if none).
 APPLY_AND_ACK = """
 local state, order, stream = KEYS[1], KEYS[2], KEYS[3]
 local group = ARGV[1]
 local n = tonumber(ARGV[2])
 local changed = {}
+local previous = {}
 local ids = {}
 for i = 0, n - 1 do
-  local b = 3 + i * 4
-  local sid, eid, okey, doc = ARGV[b], ARGV[b + 1], ARGV[b + 2], ARGV[b + 3]
+  local b = 3 + i * 5
+  local sid, eid, okey, doc, prov = ARGV[b], ARGV[b + 1], ARGV[b + 2], ARGV[b + 3], ARGV[b + 4]
   ids[#ids + 1] = sid
   local cur = redis.call('HGET', order, eid)
-  if (not cur) or cur < okey then
+  if (not cur) or string.sub(cur, 1, #okey) < okey then
     redis.call('HSET', state, eid, doc)
-    redis.call('HSET', order, eid, okey)
+    redis.call('HSET', order, eid, okey .. '|' .. prov)
     changed[#changed + 1] = i
+    previous[#previous + 1] = cur and string.sub(cur, #okey + 2) or ''
   end
   if #ids == 500 then
     redis.call('XACK', stream, group, unpack(ids))
@@ -41,7 +45,7 @@ end
 if #ids > 0 then
   redis.call('XACK', stream, group, unpack(ids))
 end
-return changed
+return {changed, previous}
 """
 
 
@@ -66,8 +70,13 @@ class StateStore:
         self.keys = keys
         self._apply = client.register_script(APPLY_AND_ACK)
 
-    def apply_and_ack(self, kind: str, group: str, entries: Sequence[Applicable]) -> list[int]:
-        """Apply entries of one kind and XACK them atomically; returns positions that changed."""
+    def apply_and_ack(
+        self, kind: str, group: str, entries: Sequence[Applicable]
+    ) -> list[tuple[int, str | None]]:
+        """Apply entries of one kind and XACK them atomically.
+
+        Returns (position, previous province) of each entry that changed the state.
+        """
         if not entries:
             return []
         args: list[str | bytes | int] = [group, len(entries)]
@@ -77,10 +86,11 @@ class StateStore:
                 entry.envelope.id,
                 order_key(entry.envelope.observed_us, entry.stream_id),
                 entry.raw,
+                entry.envelope.prov_code or "",
             ]
         keys = [self.keys.state(kind), self.keys.state_order(kind), self.keys.stream(kind)]
-        changed = self._apply(keys=keys, args=args)
-        return [int(i) for i in changed]
+        changed, previous = self._apply(keys=keys, args=args)
+        return [(int(i), as_text(prov) or None) for i, prov in zip(changed, previous, strict=True)]
 
     def get(self, kind: str, entity_id: str) -> Envelope | None:
         raw = self.client.hget(self.keys.state(kind), entity_id)

@@ -23,8 +23,12 @@ def token(store):
 
 
 def post_positions(web, token, *items):
-    response = requests.post(f"{web.url}/api/v1/positions", json=list(items),
-                             headers={"Authorization": f"Bearer {token}"}, timeout=10)
+    response = requests.post(
+        f"{web.url}/api/v1/positions",
+        json=list(items),
+        headers={"Authorization": f"Bearer {token}"},
+        timeout=10,
+    )
     assert response.status_code == 200, response.text
     assert response.json()["accepted"] == len(items), response.text
     return response
@@ -32,16 +36,26 @@ def post_positions(web, token, *items):
 
 def unit(unit_id, lat, lon, *, discipline="D1", ago_s=0.0, status="en_route"):
     observed = datetime.now(UTC) - timedelta(seconds=ago_s)
-    return {"id": unit_id, "callsign": unit_id.upper(), "discipline": discipline,
-            "unit_type": "fire engine", "status": status, "lat": lat, "lon": lon, "speed_kmh": 60,
-            "observed_at": observed.isoformat()}
+    return {
+        "id": unit_id,
+        "callsign": unit_id.upper(),
+        "discipline": discipline,
+        "unit_type": "fire engine",
+        "status": status,
+        "lat": lat,
+        "lon": lon,
+        "speed_kmh": 60,
+        "observed_at": observed.isoformat(),
+    }
 
 
 def open_map(new_page, web, username, path="/"):
     browser = new_page()
     browser.login(web.url, username, path=path)
-    browser.page.wait_for_function("window.COP && COP.liveMap && COP.liveMap.map && "
-                                   "Object.keys(COP.liveMap.groups).length >= 5", timeout=20_000)
+    browser.page.wait_for_function(
+        "window.COP && COP.liveMap && COP.liveMap.map && Object.keys(COP.liveMap.groups).length >= 5",
+        timeout=20_000,
+    )
     return browser
 
 
@@ -56,8 +70,8 @@ def test_map_renders_the_base_layers_and_every_layer_in_the_control(web, hub_pro
     browser = open_map(new_page, web, admin)
     page = browser.page
     page.wait_for_function(
-        "(() => { let n = 0; COP.liveMap.map.eachLayer(l => { if (l.feature && l.feature.properties"
-        " && l.feature.properties.prov_code && l.feature.properties.unit_type) n++; }); return n === 11; })()",
+        "(() => { let n = 0; COP.liveMap.map.eachLayer(l => { const p = l.feature && l.feature.properties;"
+        " if (p && p.prov_code && p.unit_type) n++; }); return n === 11; })()",
         timeout=20_000,
     )
     # The 565 municipalities (2.2 MB) load in the background.
@@ -73,9 +87,17 @@ def test_map_renders_the_base_layers_and_every_layer_in_the_control(web, hub_pro
     assert circles >= 129 + 35  # hospitals and critical sites
     labels = page.locator(".leaflet-control-layers-overlays label").all_inner_texts()
     names = " | ".join(labels)
-    for expected in ("Resources · D1", "Resources · D5", "Hospitals", "Critical sites",
-                     "Nuclear planning zones", "Command posts", "Chemical readings", "Plumes",
-                     "Intervention zones"):
+    for expected in (
+        "Resources · D1",
+        "Resources · D5",
+        "Hospitals",
+        "Critical sites",
+        "Nuclear planning zones",
+        "Command posts",
+        "Chemical readings",
+        "Plumes",
+        "Intervention zones",
+    ):
         assert expected in names
     assert page.locator(".province-label").count() == 11
     browser.screenshot("map-base-layers")
@@ -106,15 +128,14 @@ def test_toggling_a_layer_hides_its_units(web, hub_proc, admin, token, new_page)
     browser = open_map(new_page, web, admin)
     page = browser.page
     post_positions(web, token, unit("pol-1", *LIEGE, discipline="D3"), unit("brw-2", *ANTWERP))
-    page.wait_for_function("COP.liveMap.units.has('pol-1') && COP.liveMap.units.has('brw-2')",
-                           timeout=5_000)
+    page.wait_for_function("COP.liveMap.units.has('pol-1') && COP.liveMap.units.has('brw-2')", timeout=5_000)
     page.hover(".leaflet-control-layers")
     page.locator(".leaflet-control-layers-overlays label", has_text="Resources · D3").locator(
-        "input").uncheck()
+        "input"
+    ).uncheck()
     page.wait_for_function("!COP.liveMap.units.get('pol-1').marker._map", timeout=2_000)
     assert marker_position(page, "brw-2")[2] is True  # the other disciplines stay
-    page.locator(".leaflet-control-layers-overlays label", has_text="Resources · D3").locator(
-        "input").check()
+    page.locator(".leaflet-control-layers-overlays label", has_text="Resources · D3").locator("input").check()
     page.wait_for_function("!!COP.liveMap.units.get('pol-1').marker._map", timeout=2_000)
     assert browser.errors == []
 
@@ -122,12 +143,13 @@ def test_toggling_a_layer_hides_its_units(web, hub_proc, admin, token, new_page)
 def test_a_stale_unit_is_drawn_faded_and_counted(web, hub_proc, admin, token, new_page, settings):
     browser = open_map(new_page, web, admin)
     page = browser.page
-    post_positions(web, token, unit("old-1", *LIEGE, ago_s=settings.stale_after_s + 60),
-                   unit("new-1", *ANTWERP))
-    page.wait_for_function("COP.liveMap.units.has('old-1') && COP.liveMap.units.has('new-1')",
-                           timeout=5_000)
-    page.wait_for_function(f"document.querySelector('{selector(Ids.STALE_COUNT)}').textContent === '1'",
-                           timeout=3_000)
+    post_positions(
+        web, token, unit("old-1", *LIEGE, ago_s=settings.stale_after_s + 60), unit("new-1", *ANTWERP)
+    )
+    page.wait_for_function("COP.liveMap.units.has('old-1') && COP.liveMap.units.has('new-1')", timeout=5_000)
+    page.wait_for_function(
+        f"document.querySelector('{selector(Ids.STALE_COUNT)}').textContent === '1'", timeout=3_000
+    )
     faded = page.evaluate("COP.liveMap.units.get('old-1').marker.options.fillOpacity")
     fresh = page.evaluate("COP.liveMap.units.get('new-1').marker.options.fillOpacity")
     assert faded < 0.5 < fresh
@@ -136,8 +158,9 @@ def test_a_stale_unit_is_drawn_faded_and_counted(web, hub_proc, admin, token, ne
 
 
 def test_a_liege_coordinator_never_receives_an_antwerp_unit(web, hub_proc, store, token, new_page):
-    UserStore(store.client, store.keys).add("liege", PASSWORD, Role.COORDINATOR,
-                                            provinces=frozenset({"60000"}))
+    UserStore(store.client, store.keys).add(
+        "liege", PASSWORD, Role.COORDINATOR, provinces=frozenset({"60000"})
+    )
     browser = open_map(new_page, web, "liege")
     page = browser.page
     post_positions(web, token, unit("antwerp-9", *ANTWERP), unit("liege-9", *LIEGE))
@@ -161,8 +184,9 @@ def test_the_wall_reconnects_by_itself_after_the_web_restarts(
     browser.login(web.url, "wall", path="/wall")
     page = browser.page
     page.wait_for_function("COP.liveMap && COP.liveMap.units.size === 2", timeout=20_000)
-    page.wait_for_function("document.getElementById('cop-wall-counts').textContent.includes('Total')",
-                           timeout=5_000)
+    page.wait_for_function(
+        "document.getElementById('cop-wall-counts').textContent.includes('Total')", timeout=5_000
+    )
     assert page.locator(selector(Ids.HEADER)).is_hidden()  # full screen: no navigation
     assert page.locator(selector(Ids.WALL_BANNER)).is_hidden()
     browser.screenshot(f"wall-{width}x{height}")

@@ -235,3 +235,25 @@ def test_status_reports_feeds_and_pending(store, settings):
     assert status["feeds"]["heartbeat"]["stale"] is True  # observed long ago
     assert status["pending"]["position"] == 0
     assert orjson.loads(store.client.hget(store.keys.hub_stats, "status"))["consumer"] == "c1"
+
+
+def test_a_unit_leaving_a_province_departs_from_its_room_without_saying_where(store, settings):
+    writer = StreamWriter(store.client, store.keys, settings)
+    recorder = Recorder()
+    hub = Hub(store, recorder, consumer="c1")
+    writer.append([position("amb-5", at(1), prov_code="60000", lat=50.63, lon=5.58)])
+    drain(hub)
+    writer.append([position("amb-5", at(2), prov_code="10000", lat=51.21, lon=4.42)])
+    drain(hub)
+    liege = [i for d in recorder.deltas("province:60000/position") for i in delta_items(d)]
+    assert [i["data"].get("deleted", False) for i in liege] == [False, True]
+    assert liege[1]["id"] == "amb-5"
+    assert "lat" not in liege[1]["data"] and "prov_code" not in liege[1]["data"]
+    antwerp = [i for d in recorder.deltas("province:10000/position") for i in delta_items(d)]
+    assert [(i["id"], i["data"]["prov_code"]) for i in antwerp] == [("amb-5", "10000")]
+    # The stored state is the real position; the departure only went to the old room.
+    assert state_docs(store, "position")["amb-5"]["data"]["prov_code"] == "10000"
+    # Moving within a province sends no departure.
+    writer.append([position("amb-5", at(3), prov_code="10000", lat=51.22, lon=4.43)])
+    drain(hub)
+    assert len(recorder.deltas("province:60000/position")) == 2

@@ -24,14 +24,21 @@ def token(store):
 
 
 def observation(unit_id: str, lat: float, lon: float, **extra):
-    return {"id": unit_id, "callsign": unit_id.upper(), "discipline": "D1", "unit_type": "fire engine",
-            "status": "en_route", "lat": lat, "lon": lon,
-            "observed_at": datetime.now(UTC).isoformat(), **extra}
+    return {
+        "id": unit_id,
+        "callsign": unit_id.upper(),
+        "discipline": "D1",
+        "unit_type": "fire engine",
+        "status": "en_route",
+        "lat": lat,
+        "lon": lon,
+        "observed_at": datetime.now(UTC).isoformat(),
+        **extra,
+    }
 
 
 def post(client, token, body, **kwargs):
-    return client.post("/api/v1/positions", json=body,
-                       headers={"Authorization": f"Bearer {token}"}, **kwargs)
+    return client.post("/api/v1/positions", json=body, headers={"Authorization": f"Bearer {token}"}, **kwargs)
 
 
 def test_good_items_are_stored_with_their_province_and_bad_ones_reported(client, token, store):
@@ -48,7 +55,9 @@ def test_good_items_are_stored_with_their_province_and_bad_ones_reported(client,
     result = response.json
     assert result["accepted"] == 3
     assert [(r["index"], r["id"], r["errors"][0]["field"]) for r in result["rejected"]] == [
-        (1, "bad-lat", "lat"), (3, "late", "observed_at")]
+        (1, "bad-lat", "lat"),
+        (3, "late", "observed_at"),
+    ]
     assert "future" in result["rejected"][1]["errors"][0]["problem"]
     drain(Hub(store, Recorder(), consumer="c"))
     state = StateStore(store.client, store.keys).all("position")
@@ -72,8 +81,12 @@ def test_all_items_bad_is_422_and_nothing_is_stored(client, token, store):
     [(b"{not json", "body"), (b'{"positions": 3}', "body"), (b"", "body")],
 )
 def test_unreadable_bodies_get_400_naming_the_problem(client, token, store, data, field):
-    response = client.post("/api/v1/positions", data=data, content_type="application/json",
-                           headers={"Authorization": f"Bearer {token}"})
+    response = client.post(
+        "/api/v1/positions",
+        data=data,
+        content_type="application/json",
+        headers={"Authorization": f"Bearer {token}"},
+    )
     assert response.status_code == 400
     assert response.json["errors"][0]["field"] == field
     assert store.client.exists(store.keys.stream("position")) == 0
@@ -88,8 +101,7 @@ def test_more_than_the_batch_limit_is_refused_whole(client, token, store, settin
 
 
 def test_a_full_batch_of_ten_thousand_is_accepted(client, token, store):
-    items = [observation(f"u{i}", 49.6 + (i % 100) * 0.019, 2.6 + (i // 100) * 0.036)
-             for i in range(10_000)]
+    items = [observation(f"u{i}", 49.6 + (i % 100) * 0.019, 2.6 + (i // 100) * 0.036) for i in range(10_000)]
     response = post(client, token, {"items": items})
     assert response.status_code == 200
     assert response.json["accepted"] == 10_000

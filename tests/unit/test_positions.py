@@ -13,9 +13,17 @@ from cop.domain.positions import PositionObservation
 from cop.feeds.positions import DEMO_INCIDENT, KM_PER_DEG_LAT, make_units, move
 from cop.geo.boundaries import municipalities
 
-GOOD = {"id": "amb-21", "callsign": "AMB 21", "discipline": "D2", "unit_type": "ambulance",
-        "status": "en_route", "lat": 50.85, "lon": 4.35, "speed_kmh": 80,
-        "observed_at": "2026-11-21T03:00:00Z"}
+GOOD = {
+    "id": "amb-21",
+    "callsign": "AMB 21",
+    "discipline": "D2",
+    "unit_type": "ambulance",
+    "status": "en_route",
+    "lat": 50.85,
+    "lon": 4.35,
+    "speed_kmh": 80,
+    "observed_at": "2026-11-21T03:00:00Z",
+}
 
 
 def test_a_good_observation_validates():
@@ -25,8 +33,15 @@ def test_a_good_observation_validates():
 
 @pytest.mark.parametrize(
     ("field", "value"),
-    [("lat", 95.0), ("lon", -181.0), ("discipline", "D7"), ("status", "flying"),
-     ("observed_at", "2026-11-21T03:00:00"), ("speed_kmh", -3), ("heading_deg", 360)],
+    [
+        ("lat", 95.0),
+        ("lon", -181.0),
+        ("discipline", "D7"),
+        ("status", "flying"),
+        ("observed_at", "2026-11-21T03:00:00"),
+        ("speed_kmh", -3),
+        ("heading_deg", 360),
+    ],
 )
 def test_bad_fields_are_named(field, value):
     with pytest.raises(ValidationError) as error:
@@ -44,8 +59,13 @@ def test_a_bad_item_never_blocks_the_good_ones():
 
 @pytest.mark.parametrize(
     ("body", "field"),
-    [(b"", "body"), (b"{nope", "body"), (b'{"a": 1}', "body"), (b"[NaN]", "body"),
-     (b"[" + b",".join([b"{}"] * 11) + b"]", "items")],
+    [
+        (b"", "body"),
+        (b"{nope", "body"),
+        (b'{"a": 1}', "body"),
+        (b"[NaN]", "body"),
+        (b"[" + b",".join([b"{}"] * 11) + b"]", "items"),
+    ],
 )
 def test_batch_body_problems_are_named(body, field):
     with pytest.raises(InvalidInput) as error:
@@ -77,8 +97,10 @@ def test_simulated_units_are_in_belgium_and_some_converge_on_the_incident():
     unit = converging[0]
 
     def km_to_incident(u):
-        return np.hypot((u.lat - DEMO_INCIDENT[0]) * KM_PER_DEG_LAT,
-                        (u.lon - DEMO_INCIDENT[1]) * KM_PER_DEG_LAT * np.cos(np.radians(u.lat)))
+        return np.hypot(
+            (u.lat - DEMO_INCIDENT[0]) * KM_PER_DEG_LAT,
+            (u.lon - DEMO_INCIDENT[1]) * KM_PER_DEG_LAT * np.cos(np.radians(u.lat)),
+        )
 
     before = km_to_incident(unit)
     move(unit, 60, rng)  # one minute at 60-90 km/h
