@@ -19,6 +19,7 @@ from flask_socketio import SocketIO
 from cop.api.routes import create_api
 from cop.auth import current_scope_user, init_auth
 from cop.callbacks.map import register_map_callbacks
+from cop.feeds.hospitals import seed_hospitals
 from cop.geo.reference import data_path
 from cop.layouts.map import map_page
 from cop.layouts.pages import PAGES, PageSpec
@@ -95,6 +96,7 @@ def create_app(settings: Settings, store: Store | None = None) -> CopApp:
         MAX_CONTENT_LENGTH=settings.api_max_body_bytes,
     )
     users = init_auth(server, store, settings)
+    seed_hospitals(store)  # first start only
     server.register_blueprint(create_api(store, users))
 
     @server.get("/healthz")

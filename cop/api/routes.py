@@ -13,10 +13,13 @@ from werkzeug.exceptions import HTTPException
 
 from cop.api.ingest import read_batch
 from cop.auth import api_auth
-from cop.domain.errors import InvalidInput
+from cop.domain.errors import FieldProblem, InvalidInput
+from cop.domain.hospitals import BedType
 from cop.domain.users import User
+from cop.feeds.hospitals import HospitalUpdates
 from cop.feeds.positions import ingest_positions
 from cop.settings import STREAM_KINDS
+from cop.standards.have import export_have
 from cop.store.connection import Store
 from cop.store.state import StateStore
 from cop.store.streams import StreamWriter
@@ -35,6 +38,7 @@ def create_api(store: Store, users: UserStore) -> Blueprint:
     settings = store.settings
     state_store = StateStore(store.client, store.keys)
     writer = StreamWriter(store.client, store.keys, settings)
+    hospitals = HospitalUpdates(store)
 
     @api.errorhandler(HTTPException)
     def http_error(error: HTTPException) -> Response:
@@ -71,6 +75,42 @@ def create_api(store: Store, users: UserStore) -> Blueprint:
             max_skew=timedelta(seconds=settings.max_clock_skew_s),
         )
         return json_response(result.as_dict(), result.status)
+
+    @api.post("/have")
+    @authenticated
+    def post_have() -> Response:
+        """An EDXL-HAVE 1.0 document, bare or in an EDXL-DE 1.0 envelope; several hospitals."""
+        result = hospitals.import_document(
+            request.get_data(cache=False), source=g.token.source, origin=request.remote_addr or ""
+        )
+        status = 200 if result["accepted"] or not (result["rejected"] or result["unknown"]) else 422
+        return json_response(result, status)
+
+    @api.get("/have")
+    @authenticated
+    def get_have() -> Response:
+        """Current hospital status as EDXL-HAVE 1.0 (`?de=1` wraps it in EDXL-DE 1.0).
+
+        Filters: `province` (repeatable NIS code), `bed_type` (a HAVE bed type).
+        """
+        user: User | None = g.user
+        provinces = set(request.args.getlist("province"))
+        if user is not None and not user.national:
+            provinces = (provinces & set(user.provinces)) or set(user.provinces)
+        bed_type = request.args.get("bed_type") or None
+        if bed_type is not None and bed_type not in {b.value for b in BedType}:
+            raise InvalidInput([FieldProblem("bed_type", f"unknown HAVE bed type {bed_type!r}")])
+        records = hospitals.records(provinces=provinces or None, bed_type=bed_type)
+        document = export_have(
+            records,
+            wrap_de=request.args.get("de") in {"1", "true", "yes"},
+            sender=f"cop@{request.host}",
+            sent_at=datetime.now(UTC),
+            exercise=any(r.exercise for r in records),
+        )
+        response = Response(document, mimetype="application/xml")
+        response.headers["Content-Disposition"] = "attachment; filename=hospital-status-have.xml"
+        return response
 
     @api.get("/whoami")
     @authenticated

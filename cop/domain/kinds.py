@@ -1,6 +1,6 @@
 """Imports every payload model so the envelope registry knows all stream kinds."""
 
-from cop.domain import positions  # noqa: F401  (registers `position`)
+from cop.domain import hospitals, positions  # noqa: F401  (register `hospital`, `position`)
 from cop.domain.envelope import PAYLOAD_MODELS
 
 __all__ = ["PAYLOAD_MODELS"]

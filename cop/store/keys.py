@@ -68,6 +68,10 @@ class Keys:
     def login_failures(self, who: str) -> str:
         return f"{self.p}:login-failures:{who}"
 
+    def seeded(self, kind: str) -> str:
+        """Set once when the reference entities of a kind were first written."""
+        return f"{self.p}:seeded:{kind}"
+
     @property
     def secret(self) -> str:
         return f"{self.p}:secret-key"
