@@ -101,7 +101,7 @@ def hospital_element(record: HospitalRecord) -> etree._Element:
             _h(resources, "ClinicalOperations", p.clinical_operations.value)
         if p.updated_by:
             _h(resources, "CommentText", f"updated by {p.updated_by}")
-    _h(hospital, "LastUpdateTime", record.last_update.isoformat(timespec="seconds"))
+    _h(hospital, "LastUpdateTime", record.last_update.isoformat())  # full precision: round trips
     return hospital
 
 
