@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -13,14 +14,16 @@ from typing import Any
 
 import dash
 from dash import html
-from flask import Flask, Response, send_file
+from flask import Flask, Response, abort, request, send_file
 from flask_socketio import SocketIO
 
 from cop.api.routes import create_api
 from cop.auth import current_scope_user, init_auth
+from cop.callbacks.hospitals import register_hospital_callbacks
 from cop.callbacks.map import register_map_callbacks
-from cop.feeds.hospitals import seed_hospitals
+from cop.feeds.hospitals import HospitalUpdates, seed_hospitals
 from cop.geo.reference import data_path
+from cop.layouts.hospitals import forbidden, hospital_form, hospitals_page
 from cop.layouts.map import map_page
 from cop.layouts.pages import PAGES, PageSpec
 from cop.layouts.shell import shell
@@ -69,6 +72,8 @@ def page_layout(spec: PageSpec, settings: Settings) -> Callable[..., Any]:
             return map_page(current_scope_user(), settings.tile_url, settings.stale_after_s)
         if spec.key == "wall":
             return wall_page(settings.tile_url, settings.stale_after_s)
+        if spec.key == "hospitals":
+            return hospitals_page(current_scope_user(), settings.hospital_stale_after_s)
         return html.Div(
             className=f"page-{spec.key}",
             children=[html.H1(spec.title), status_panel(spec.kinds)],
@@ -77,6 +82,7 @@ def page_layout(spec: PageSpec, settings: Settings) -> Callable[..., Any]:
     return layout
 
 
+EDIT_PATH = re.compile(r"^/hospitals/([^/]+)/edit/?$")
 GEO_FILES = frozenset(
     {"be_country.geojson", "be_provinces.geojson", "be_municipalities_2025.geojson", "be_regions.geojson"}
 )
@@ -138,6 +144,35 @@ def create_app(settings: Settings, store: Store | None = None) -> CopApp:
             order=PAGES.index(spec),
             layout=page_layout(spec, settings),
         )
+    updates = HospitalUpdates(store)
+
+    def edit_layout(hospital_id: str = "", **_query: Any) -> Any:
+        user = current_scope_user()
+        if user is None or not user.can_manage_hospital(hospital_id):
+            return forbidden("Only the managers of this hospital can update its bed counts.")
+        current = updates.current(hospital_id)
+        if current is None:
+            return forbidden(f"No hospital {hospital_id!r}.")
+        return hospital_form(hospital_id, *current)
+
+    dash.register_page(
+        "cop.layouts.page_hospital_edit",
+        path_template="/hospitals/<hospital_id>/edit",
+        name="Update beds",
+        title="COP · Update bed counts",
+        layout=edit_layout,
+    )
+
+    @server.before_request
+    def hospital_form_scope() -> Any:
+        """The edit page is only served to the hospital's managers and admins (403 otherwise)."""
+        match = EDIT_PATH.match(request.path)
+        if match:
+            user = current_scope_user()
+            if user is None or not user.can_manage_hospital(match.group(1)):
+                abort(403)
+        return None
+
     app.layout = lambda: shell(current_scope_user())
 
     import socketio as python_socketio
@@ -156,4 +191,5 @@ def create_app(settings: Settings, store: Store | None = None) -> CopApp:
     )
     register_handlers(sio, store)
     register_map_callbacks(app)
+    register_hospital_callbacks(app, updates)
     return CopApp(server=server, dash=app, socketio=sio, store=store, users=users)

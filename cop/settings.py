@@ -55,6 +55,7 @@ class Settings(BaseSettings):
 
     stale_after_s: float = Field(default=120.0, gt=0)
     feed_stale_after_s: float = Field(default=30.0, gt=0)
+    hospital_stale_after_s: float = Field(default=3600.0, gt=0, description="a bed report this old is stale")
     tile_url: str | None = None
 
     stream_maxlen: dict[str, int] = Field(default_factory=lambda: dict(DEFAULT_STREAM_MAXLEN))

@@ -112,7 +112,15 @@ class Hub:
         Reading and parsing the next batch overlaps Redis applying the previous one (a second
         connection in one helper thread); batches are still applied strictly in order.
         """
-        self.ensure_groups()
+        backoff = 0.5
+        while not self.shutdown.requested:
+            try:
+                self.ensure_groups()
+                break
+            except REDIS_AWAY as error:
+                log.warning("hub: Redis unavailable at start (%s); retrying in %.1f s", error, backoff)
+                self.shutdown.wait(backoff)
+                backoff = min(backoff * 2, self.settings.feed_backoff_max_s)
         # Thousands of short-lived envelopes per second: collect young objects less often, and
         # keep the long-lived start-up objects out of every full collection.
         gc.freeze()

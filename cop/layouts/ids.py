@@ -31,6 +31,19 @@ class Ids(StrEnum):
     UNITS_SHOWN = "cop-units-shown"
     LEGEND = "cop-legend"
 
+    HOSPITALS_PAGE = "cop-hospitals-page"
+    HOSPITAL_GRID = "cop-hospital-grid"
+    HOSPITAL_TOTALS = "cop-hospital-totals"
+    HOSPITAL_CHART = "cop-hospital-chart"
+    HOSPITAL_PROVINCE = "cop-hospital-province"
+    HOSPITAL_BED_TYPE = "cop-hospital-bed-type"
+    HOSPITAL_EXPORT = "cop-hospital-export"
+    HOSPITAL_FORM = "cop-hospital-form"
+    HOSPITAL_SAVE = "cop-hospital-save"
+    HOSPITAL_SAVED = "cop-hospital-saved"
+    HOSPITAL_EMS = "cop-hospital-ems"
+    HOSPITAL_COMMENT = "cop-hospital-comment"
+
     WALL = "cop-wall"
     WALL_BANNER = "cop-wall-banner"
     WALL_CLOCK = "cop-wall-clock"
@@ -59,3 +72,8 @@ def layer_id(key: str) -> str:
 
 def discipline_count_id(discipline: str) -> str:
     return f"cop-count-discipline-{discipline}"
+
+
+def bed_input_id(bed_type: str, field: str) -> dict[str, str]:
+    """Pattern-matching id of one count input of the hospital form."""
+    return {"type": "cop-bed-input", "bed": bed_type, "field": field}

@@ -11,7 +11,7 @@ from cop.domain.positions import DISCIPLINE_COLOURS, DISCIPLINE_NAMES, DISCIPLIN
 from cop.domain.users import User
 from cop.geo.boundaries import province_label_points
 from cop.geo.reference import ATTRIBUTION, provinces
-from cop.geo.sites import critical_sites, emergency_hospitals
+from cop.geo.sites import critical_sites
 from cop.layouts.ids import Ids, discipline_count_id, layer_id
 
 BELGIUM_CENTER = (50.55, 4.65)
@@ -110,24 +110,6 @@ def province_labels() -> list[dl.DivMarker]:
     ]
 
 
-def hospital_layer() -> dl.LayerGroup:
-    return dl.LayerGroup(
-        id=layer_id("hospitals"),
-        children=[
-            dl.CircleMarker(
-                center=[h.lat, h.lon],
-                radius=6,
-                color="#58a6ff",
-                weight=2.5,
-                fillColor="#ffffff",
-                fillOpacity=1,
-                children=dl.Tooltip(f"{h.name} — {h.site_name} ({h.city.title()}) · {h.beds} beds"),
-            )
-            for h in emergency_hospitals()
-        ],
-    )
-
-
 def site_layers() -> tuple[dl.LayerGroup, dl.LayerGroup]:
     """Critical sites, and the nuclear planning-zone circles (pre-planned, drawn dashed)."""
     markers = []
@@ -173,7 +155,7 @@ def layers_control(mode: str) -> dl.LayersControl:
     sites, nuclear_zones = site_layers()
     overlays = [dl.Overlay(live_group(spec.key), name=spec.name, checked=True) for spec in resource_layers()]
     overlays += [
-        dl.Overlay(hospital_layer(), name="Hospitals", checked=True),
+        dl.Overlay(live_group("hospitals"), name="Hospitals", checked=True),
         dl.Overlay(sites, name="Critical sites", checked=True),
         dl.Overlay(nuclear_zones, name="Nuclear planning zones (pre-planned)", checked=mode == "desk"),
     ]
