@@ -108,6 +108,19 @@ def match_hospital(parsed: ParsedHospital) -> HospitalSite | None:
     return None
 
 
+def name_beds_by_type(problems: list[FieldProblem], beds: list[Any]) -> list[FieldProblem]:
+    """`beds.3.available` -> `beds.AdultICU.available`: users know bed types, not list positions."""
+    named = []
+    for problem in problems:
+        parts = problem.field.split(".")
+        if len(parts) >= 2 and parts[0] == "beds" and parts[1].isdigit() and int(parts[1]) < len(beds):
+            bed = beds[int(parts[1])]
+            bed_type = bed.get("bed_type") if isinstance(bed, dict) else getattr(bed, "bed_type", None)
+            parts[1] = str(getattr(bed_type, "value", bed_type))
+        named.append(FieldProblem(".".join(parts), problem.problem))
+    return named
+
+
 @dataclass
 class HospitalUpdates:
     """Applies the rules to hospital updates and writes the accepted ones."""
@@ -145,6 +158,14 @@ class HospitalUpdates:
                     )
                 ]
             )
+        # A report may carry only some bed types, or only some counts of one: the rest is kept.
+        if "beds" in changes:
+            beds = {bed.bed_type.value: bed.model_dump(mode="json") for bed in base.beds}
+            for bed in changes["beds"]:
+                update = bed.model_dump(mode="json") if isinstance(bed, BedCapacity) else dict(bed)
+                key = str(update.get("bed_type"))
+                beds[key] = {**beds.get(key, {}), **update}
+            changes = {**changes, "beds": list(beds.values())}
         # Identity and location always come from our reference data, never from the update.
         merged = {
             **base.model_dump(),
@@ -160,7 +181,7 @@ class HospitalUpdates:
         try:
             payload = HospitalPayload.model_validate(merged)
         except ValidationError as error:
-            raise InvalidInput(problems_from(error)) from error
+            raise InvalidInput(name_beds_by_type(problems_from(error), merged.get("beds", []))) from error
         envelope = Envelope.build(
             kind=KIND, entity_id=hospital_id, source=actor, observed_at=observed_at, data=payload
         )

@@ -163,7 +163,7 @@ def test_counts_breaking_the_rules_are_refused_naming_the_field(store):
             actor="a",
             observed_at=datetime.now(UTC),
         )
-    assert error.value.problems[0].field.startswith("beds.0")
+    assert error.value.problems[0].field == "beds.AdultICU"
     assert "exceeds baseline" in error.value.problems[0].problem
     with pytest.raises(Exception) as negative:
         updates.save(
@@ -172,7 +172,7 @@ def test_counts_breaking_the_rules_are_refused_naming_the_field(store):
             actor="a",
             observed_at=datetime.now(UTC),
         )
-    assert negative.value.problems[0].field == "beds.0.available"
+    assert negative.value.problems[0].field == "beds.AdultICU.available"
 
 
 @pytest.mark.parametrize("name", ["cap-1.2/google__xee.cap", "edxl-de-2.0/ansforge__external-entity.xml"])
