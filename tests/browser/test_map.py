@@ -80,6 +80,7 @@ def test_map_renders_the_base_layers_and_every_layer_in_the_control(web, hub_pro
         " if (p && p.nis_code && p.name_nl !== undefined) n++; }); return n === 565; })()",
         timeout=30_000,
     )
+    page.wait_for_function("COP.hospitals.markers.size === 129", timeout=20_000)
     circles = page.evaluate(
         "(() => { let n = 0; COP.liveMap.map.eachLayer(l => { if (l instanceof L.CircleMarker) n++; });"
         " return n; })()"
