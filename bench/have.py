@@ -117,7 +117,8 @@ def main() -> None:
     print(
         f"import: {args.hospitals:,}-hospital HAVE document in EDXL-DE ({len(body) / 1024:.0f} KiB) "
         f"in {elapsed:.2f} s = {elapsed / args.hospitals * 1000:.2f} ms per hospital; "
-        f"accepted {len(result['accepted'])}, rejected {len(result['rejected'])}, unknown {len(result['unknown'])}"
+        f"accepted {len(result['accepted'])}, rejected {len(result['rejected'])}, "
+        f"unknown {len(result['unknown'])}"
     )
 
     env = {
