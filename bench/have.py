@@ -32,7 +32,8 @@ from cop.standards.have import HospitalRecord, export_have  # noqa: E402
 from cop.store.connection import open_store  # noqa: E402
 from cop.store.embedded import EmbeddedRedis  # noqa: E402
 from cop.store.users import UserStore  # noqa: E402
-from tests.conftest import free_port  # noqa: E402
+from tests.conftest import free_port, wait_healthy  # noqa: E402
+from tests.integration.test_hospital_form import save_request  # noqa: E402
 
 PASSWORD = "bench-password-1"
 
@@ -69,26 +70,6 @@ def login(base: str) -> requests.Session:
         f"{base}/login", data={"username": "bench", "password": PASSWORD, "csrf_token": token}, timeout=10
     )
     return session
-
-
-def form_request(hospital_id: str, available: int) -> dict[str, object]:
-    bed = {"type": "cop-bed-input", "bed": "AdultICU", "field": "available"}
-    return {
-        "output": "cop-hospital-saved.children",
-        "outputs": {"id": "cop-hospital-saved", "property": "children"},
-        "inputs": [
-            {"id": "cop-hospital-save", "property": "n_clicks", "value": 1},
-            [{"id": bed, "property": "n_submit", "value": None}],
-        ],
-        "changedPropIds": ["cop-hospital-save.n_clicks"],
-        "state": [
-            [{"id": bed, "property": "value", "value": available}],
-            [{"id": bed, "property": "id", "value": bed}],
-            {"id": "cop-hospital-ems", "property": "value", "value": "Normal"},
-            {"id": "cop-hospital-comment", "property": "value", "value": ""},
-            {"id": "cop-hospital-id", "property": "data", "value": hospital_id},
-        ],
-    }
 
 
 def main() -> None:
@@ -145,13 +126,7 @@ def main() -> None:
         [sys.executable, "-m", "cop", "web", "--port", str(port)], env={**env, "COP_PORT": str(port)}
     )
     base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            if requests.get(f"{base}/healthz", timeout=1).ok:
-                break
-        except requests.ConnectionError:
-            time.sleep(0.2)
+    wait_healthy(base)
     sites = [s.site_id for s in emergency_hospitals()]
     sessions = [login(base) for _ in range(args.forms)]
     before = store.client.xlen(store.keys.stream("hospital"))
@@ -159,7 +134,7 @@ def main() -> None:
     def submit(i: int) -> tuple[float, bool]:
         start = time.perf_counter()
         response = sessions[i].post(
-            f"{base}/_dash-update-component", json=form_request(sites[i % len(sites)], i % 5), timeout=30
+            f"{base}/_dash-update-component", json=save_request(sites[i % len(sites)], i % 5), timeout=30
         )
         return time.perf_counter() - start, response.ok and "Saved at" in response.text
 

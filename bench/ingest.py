@@ -31,24 +31,13 @@ sys.path.insert(0, str(ROOT))
 
 from cop.domain import kinds  # noqa: E402,F401
 from cop.domain.envelope import Envelope  # noqa: E402
+from cop.geo.reference import provinces  # noqa: E402
 from cop.settings import Settings  # noqa: E402
 from cop.store.connection import open_store  # noqa: E402
 from cop.store.embedded import EmbeddedRedis  # noqa: E402
 from cop.store.streams import StreamWriter  # noqa: E402
 
-PROVINCES = (
-    "10000",
-    "20001",
-    "20002",
-    "30000",
-    "40000",
-    "50000",
-    "60000",
-    "70000",
-    "80000",
-    "90000",
-    "04000",
-)
+PROVINCES = tuple(provinces())
 
 
 def percentile(values: list[float], q: float) -> float:

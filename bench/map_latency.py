@@ -35,7 +35,7 @@ from cop.store.connection import open_store  # noqa: E402
 from cop.store.embedded import EmbeddedRedis  # noqa: E402
 from cop.store.users import UserStore  # noqa: E402
 from tests.browser.conftest import CHROMIUM_ARGS  # noqa: E402
-from tests.conftest import chromium_path, free_port  # noqa: E402
+from tests.conftest import chromium_path, free_port, wait_healthy  # noqa: E402
 
 PASSWORD = "bench-password-1"
 DISCIPLINES = ("D1", "D2", "D3", "D4", "D5")
@@ -63,13 +63,7 @@ def start_stack(data_dir: Path) -> tuple[EmbeddedRedis, list[subprocess.Popen[by
         subprocess.Popen([sys.executable, "-m", "cop", "web"], env=env),
     ]
     base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            if requests.get(f"{base}/healthz", timeout=1).ok:
-                break
-        except requests.ConnectionError:
-            time.sleep(0.2)
+    wait_healthy(base)
     return server, processes, base, token
 
 

@@ -38,6 +38,19 @@ def need(condition: bool, what: str) -> None:
     pytest.skip(f"{what} is not available")
 
 
+def wait_healthy(base_url: str, timeout: float = 60) -> bool:
+    """Poll `/healthz` until the web process answers; False if it never did."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            if requests.get(f"{base_url}/healthz", timeout=1).ok:
+                return True
+        except requests.ConnectionError:
+            pass
+        time.sleep(0.2)
+    return False
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))

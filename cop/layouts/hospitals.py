@@ -193,6 +193,19 @@ def _age_text(observed: datetime, now: datetime) -> str:
     return f"{minutes // 1440} days ago"
 
 
+def count_input(bed_type: str, field: str, value: int | None) -> dcc.Input:
+    """A count of the form; its name (`AdultICU.available`) is what browser tests type into."""
+    return dcc.Input(
+        id=bed_input_id(bed_type, field),
+        name=f"{bed_type}.{field}",
+        type="number",
+        min=0,
+        step=1,
+        value=value,
+        className="count-input",
+    )
+
+
 def hospital_form(hospital_id: str, payload: HospitalPayload, observed_at: datetime) -> html.Div:
     """One screen: every bed type of the hospital, its previous values and their age."""
     now = datetime.now(UTC)
@@ -205,41 +218,10 @@ def hospital_form(hospital_id: str, payload: HospitalPayload, observed_at: datet
             html.Tr(
                 children=[
                     html.Th(label, scope="row"),
-                    html.Td(
-                        dcc.Input(
-                            id=bed_input_id(bed.bed_type.value, "available"),
-                            type="number",
-                            min=0,
-                            step=1,
-                            value=bed.available,
-                            debounce=False,
-                            className="count-input",
-                            name=f"{bed.bed_type.value}.available",
-                        )
-                    ),
+                    html.Td(count_input(bed.bed_type.value, "available", bed.available)),
                     html.Td(str(bed.available) if bed.available is not None else "-", className="previous"),
-                    html.Td(
-                        dcc.Input(
-                            id=bed_input_id(bed.bed_type.value, "baseline"),
-                            type="number",
-                            min=0,
-                            step=1,
-                            value=bed.baseline,
-                            className="count-input",
-                            name=f"{bed.bed_type.value}.baseline",
-                        )
-                    ),
-                    html.Td(
-                        dcc.Input(
-                            id=bed_input_id(bed.bed_type.value, "additional_24h"),
-                            type="number",
-                            min=0,
-                            step=1,
-                            value=bed.additional_24h,
-                            className="count-input",
-                            name=f"{bed.bed_type.value}.additional_24h",
-                        )
-                    ),
+                    html.Td(count_input(bed.bed_type.value, "baseline", bed.baseline)),
+                    html.Td(count_input(bed.bed_type.value, "additional_24h", bed.additional_24h)),
                 ]
             )
         )

@@ -10,24 +10,13 @@ import orjson
 
 from cop.domain import kinds  # noqa: F401
 from cop.domain.envelope import Envelope
+from cop.geo.reference import provinces
 from cop.hub.worker import Hub
 from cop.store.connection import Store
 from cop.store.state import order_key
 
 T0 = datetime(2026, 11, 21, 3, 0, tzinfo=UTC)
-PROVINCES = (
-    "10000",
-    "20001",
-    "20002",
-    "30000",
-    "40000",
-    "50000",
-    "60000",
-    "70000",
-    "80000",
-    "90000",
-    "04000",
-)
+PROVINCES = tuple(provinces())
 
 
 def position(

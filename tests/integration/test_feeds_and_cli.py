@@ -12,7 +12,6 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import ClassVar
 
-import requests
 from click.testing import CliRunner
 
 from cop.cli import main
@@ -23,7 +22,7 @@ from cop.store.embedded import EmbeddedRedis
 from cop.store.feeds import feed_health
 from cop.store.streams import StreamReader
 from cop.store.users import UserStore
-from tests.conftest import cop_process, free_port, settings_env
+from tests.conftest import cop_process, free_port, settings_env, wait_healthy
 from tests.integration.helpers import at, position
 
 
@@ -197,12 +196,7 @@ def test_cop_demo_runs_everything_and_ctrl_c_stops_it(tmp_path, settings):
             time.sleep(0.1)
         assert password, "".join(lines)
         base = f"http://127.0.0.1:{port}"
-        while time.monotonic() < deadline:
-            try:
-                if requests.get(f"{base}/healthz", timeout=1).ok:
-                    break
-            except requests.ConnectionError:
-                time.sleep(0.2)
+        assert wait_healthy(base, timeout=max(1.0, deadline - time.monotonic()))
         from tests.conftest import login_session
 
         session = login_session(base, "demo", password)

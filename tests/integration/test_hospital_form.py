@@ -20,7 +20,7 @@ def app(settings, store):
     return create_app(settings, store)
 
 
-def save_request(hospital_id: str) -> dict:
+def save_request(hospital_id: str, available: int = 3) -> dict:
     """The JSON Dash posts when the Save button of the form is pressed."""
     bed = {"type": "cop-bed-input", "bed": "AdultICU", "field": "available"}
     return {
@@ -32,7 +32,7 @@ def save_request(hospital_id: str) -> dict:
         ],
         "changedPropIds": ["cop-hospital-save.n_clicks"],
         "state": [
-            [{"id": bed, "property": "value", "value": 3}],
+            [{"id": bed, "property": "value", "value": available}],
             [{"id": bed, "property": "id", "value": bed}],
             {"id": "cop-hospital-ems", "property": "value", "value": "Normal"},
             {"id": "cop-hospital-comment", "property": "value", "value": ""},
