@@ -42,29 +42,11 @@ class UnitStatus(StrEnum):
     OUT_OF_SERVICE = "out_of_service"
 
 
-@register_payload
-class PositionPayload(Payload):
-    """Where a unit is and what it is doing (WGS84 degrees)."""
-
-    kind: ClassVar[str] = "position"
-
-    callsign: str = Field(min_length=1, max_length=64)
-    discipline: Discipline
-    unit_type: str = Field(min_length=1, max_length=64)
-    status: UnitStatus
-    lat: float = Field(ge=-90, le=90, allow_inf_nan=False)
-    lon: float = Field(ge=-180, le=180, allow_inf_nan=False)
-    speed_kmh: float | None = Field(default=None, ge=0, le=1000, allow_inf_nan=False)
-    heading_deg: float | None = Field(default=None, ge=0, lt=360, allow_inf_nan=False)
-    nis_code: str | None = Field(default=None, pattern=r"^\d{5}$")
-
-
-class PositionObservation(BaseModel):
-    """One item of `POST /api/v1/positions`, as other systems send it."""
+class UnitReport(BaseModel):
+    """What a unit reports about itself: the fields shared by the API item and the stored payload."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    id: str = Field(pattern=ENTITY_ID_PATTERN)
     callsign: str = Field(min_length=1, max_length=64)
     discipline: Discipline
     unit_type: str = Field(min_length=1, max_length=64)
@@ -73,18 +55,24 @@ class PositionObservation(BaseModel):
     lon: float = Field(ge=-180, le=180, allow_inf_nan=False)
     speed_kmh: float | None = Field(default=None, ge=0, le=1000, allow_inf_nan=False)
     heading_deg: float | None = Field(default=None, ge=0, lt=360, allow_inf_nan=False)
+
+
+@register_payload
+class PositionPayload(Payload, UnitReport):
+    """Where a unit is and what it is doing (WGS84 degrees), placed in its municipality."""
+
+    kind: ClassVar[str] = "position"
+
+    nis_code: str | None = Field(default=None, pattern=r"^\d{5}$")
+
+
+class PositionObservation(UnitReport):
+    """One item of `POST /api/v1/positions`, as other systems send it."""
+
+    id: str = Field(pattern=ENTITY_ID_PATTERN)
     observed_at: AwareDatetime
 
     def payload(self, nis_code: str | None, prov_code: str | None) -> PositionPayload:
         return PositionPayload(
-            callsign=self.callsign,
-            discipline=self.discipline,
-            unit_type=self.unit_type,
-            status=self.status,
-            lat=self.lat,
-            lon=self.lon,
-            speed_kmh=self.speed_kmh,
-            heading_deg=self.heading_deg,
-            nis_code=nis_code,
-            prov_code=prov_code,
+            **self.model_dump(exclude={"id", "observed_at"}), nis_code=nis_code, prov_code=prov_code
         )
