@@ -17,7 +17,7 @@ from pydantic import (
     model_validator,
 )
 
-from cop.domain.errors import FieldProblem, InvalidInput, problems_from
+from cop.domain.errors import InvalidInput, problems_from
 
 ENVELOPE_VERSION = 1
 STORED = {"stored": True}  # validation context: an entry read back from Redis
@@ -49,15 +49,6 @@ def register_payload(model: type[Payload]) -> type[Payload]:
         raise ValueError(f"{model.__name__} has no kind")
     PAYLOAD_MODELS[model.kind] = model
     return model
-
-
-def payload_model(kind: str) -> type[Payload]:
-    """The payload model of a kind; raises InvalidInput naming the `kind` field if unknown."""
-    try:
-        return PAYLOAD_MODELS[kind]
-    except KeyError:
-        known = ", ".join(sorted(PAYLOAD_MODELS)) or "none"
-        raise InvalidInput([FieldProblem("kind", f"unknown kind {kind!r} (known: {known})")]) from None
 
 
 def utc_now() -> datetime:
@@ -100,9 +91,6 @@ class StoredEnvelope(BaseModel):
 
     def to_json(self) -> bytes:
         return self.model_dump_json().encode()
-
-    def to_dict(self) -> dict[str, Any]:
-        return self.model_dump(mode="json")
 
     @classmethod
     def from_json(cls, raw: bytes | str) -> Self:

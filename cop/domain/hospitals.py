@@ -6,7 +6,6 @@ Bed types, capacity statuses and the other enumerations are spelled exactly as t
 
 from __future__ import annotations
 
-from datetime import datetime
 from enum import StrEnum
 from typing import ClassVar
 
@@ -171,7 +170,3 @@ def changed_fields(before: HospitalPayload | None, after: HospitalPayload) -> di
                 "baseline": [previous.baseline if previous else None, bed.baseline],
             }
     return changes
-
-
-def is_older(candidate: datetime, stored: datetime) -> bool:
-    return candidate < stored

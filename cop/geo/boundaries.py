@@ -74,13 +74,3 @@ def province_label_points() -> dict[str, tuple[float, float]]:
         point = shapely.geometry.shape(feature["geometry"]).point_on_surface()
         result[feature["properties"]["prov_code"]] = (point.y, point.x)
     return result
-
-
-@cache
-def province_bounds() -> dict[str, tuple[tuple[float, float], tuple[float, float]]]:
-    """Each province's bounding box as ((south, west), (north, east)), for zooming to it."""
-    result = {}
-    for feature in load_geojson("be_provinces.geojson")["features"]:
-        west, south, east, north = shapely.geometry.shape(feature["geometry"]).bounds
-        result[feature["properties"]["prov_code"]] = ((south, west), (north, east))
-    return result

@@ -94,9 +94,6 @@ class UserStore:
             return None
         return user
 
-    def usernames(self) -> list[str]:
-        return sorted(as_text(name) for name in self.client.smembers(self.keys.users))
-
     # -- login rate limiting ----------------------------------------------------------------------
 
     def note_failure(self, who: str, window_s: int) -> int:
