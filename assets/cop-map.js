@@ -66,6 +66,11 @@
         const self = this;
         this._redrawRequest = setTimeout(function () {
           L.Util.requestAnimFrame(function () {
+            // The map may have been left (page change) while the redraw waited: its canvas is gone.
+            if (!self._map || !self._ctx) {
+              self._redrawRequest = null;
+              return;
+            }
             self._redraw();
             drawn();
           });
