@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from typing import Any, ClassVar, Literal, Self
+from typing import Annotated, Any, ClassVar, Literal, Self, Union
 
 import orjson
 from pydantic import (
@@ -11,6 +11,7 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    TypeAdapter,
     ValidationError,
     ValidationInfo,
     field_validator,
@@ -40,14 +41,41 @@ class Payload(BaseModel):
     kind: ClassVar[str] = ""
 
 
-PAYLOAD_MODELS: dict[str, type[Payload]] = {}
+class PayloadVariants:
+    """Several payload models sharing one stream kind, told apart by their `type` field."""
+
+    def __init__(self, kind: str) -> None:
+        self.kind = kind
+        self.models: dict[str, type[Payload]] = {}
+        self._adapter: TypeAdapter[Any] | None = None
+
+    def add(self, model: type[Payload]) -> None:
+        tag = model.model_fields["type"].default
+        self.models[tag] = model
+        members = tuple(self.models.values())
+        union = members[0] if len(members) == 1 else Union[members]  # noqa: UP007
+        self._adapter = TypeAdapter(Annotated[union, Field(discriminator="type")])
+
+    def model_validate(self, data: Any) -> Payload:
+        assert self._adapter is not None
+        result: Payload = self._adapter.validate_python(data)
+        return result
+
+
+PAYLOAD_MODELS: dict[str, type[Payload] | PayloadVariants] = {}
 
 
 def register_payload(model: type[Payload]) -> type[Payload]:
-    """Class decorator: declare the payload model of a stream kind."""
+    """Class decorator: declare the payload model of a stream kind. Models with a `type` field
+    (a Literal with a default) are variants of their kind, told apart by that field."""
     if not model.kind:
         raise ValueError(f"{model.__name__} has no kind")
-    PAYLOAD_MODELS[model.kind] = model
+    if "type" in model.model_fields:
+        variants = PAYLOAD_MODELS.setdefault(model.kind, PayloadVariants(model.kind))
+        assert isinstance(variants, PayloadVariants)
+        variants.add(model)
+    else:
+        PAYLOAD_MODELS[model.kind] = model
     return model
 
 
@@ -136,7 +164,7 @@ class Envelope(StoredEnvelope):
                 [
                     {
                         "type": item["type"],
-                        "loc": ("data", *item["loc"]),
+                        "loc": ("data", *_without_tag(model, item["loc"]), *_tag_field(item["type"])),
                         "input": item["input"],
                         "ctx": item.get("ctx", {}),
                     }
@@ -179,6 +207,18 @@ class Envelope(StoredEnvelope):
             )
         except ValidationError as error:
             raise InvalidInput(problems_from(error)) from error
+
+
+def _without_tag(model: type[Payload] | PayloadVariants, loc: tuple[Any, ...]) -> tuple[Any, ...]:
+    """A variant's error path starts with its tag (`reading.lat`); users know it as `lat`."""
+    if isinstance(model, PayloadVariants) and loc and loc[0] in model.models:
+        return loc[1:]
+    return loc
+
+
+def _tag_field(error_type: str) -> tuple[str, ...]:
+    """A missing or unknown variant tag is a problem of the `type` field."""
+    return ("type",) if error_type in {"union_tag_invalid", "union_tag_not_found"} else ()
 
 
 def dumps(value: Any) -> bytes:
