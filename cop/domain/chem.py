@@ -154,7 +154,9 @@ def alarm_level(substance: Substance | None, value: float, unit: ReadingUnit, pp
         return Alarm.NONE
     if substance.alarm_both_ways:
         # Oxygen: below the low set-point is deficiency, above the high one enrichment.
-        return Alarm.LOW if measured < substance.alarm_low else Alarm.HIGH if measured > substance.alarm_high else Alarm.NONE
+        if measured < substance.alarm_low:
+            return Alarm.LOW
+        return Alarm.HIGH if measured > substance.alarm_high else Alarm.NONE
     if measured >= substance.alarm_high:
         return Alarm.HIGH
     if measured >= substance.alarm_low:

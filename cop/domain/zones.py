@@ -60,7 +60,8 @@ def check_geometry(value: Any, zone_type: ZoneType) -> shapely.Geometry:
         raise ValueError(f"has more than {MAX_VERTICES} vertices")
     coords = shapely.get_coordinates(shape)
     west, south, east, north = BELGIUM_AND_AROUND
-    if not ((coords[:, 0] >= west) & (coords[:, 0] <= east) & (coords[:, 1] >= south) & (coords[:, 1] <= north)).all():
+    lons, lats = coords[:, 0], coords[:, 1]
+    if not ((lons >= west) & (lons <= east) & (lats >= south) & (lats <= north)).all():
         raise ValueError("lies outside Belgium and its surroundings (longitude first: [lon, lat])")
     if not shape.is_valid:
         raise ValueError(f"is not a valid shape ({shapely.is_valid_reason(shape)})")
