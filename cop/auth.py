@@ -233,7 +233,7 @@ def current_scope_user() -> User | None:
 
 
 def api_auth(users: UserStore, *, allow_session_for_reads: bool = True) -> Callable[..., Any]:
-    """Decorator for API views: a valid bearer token, or (for GET) a logged-in session."""
+    """Decorator for API views: a valid bearer token, or a logged-in session (writes: same-origin JSON)."""
 
     def decorator(view: Callable[..., Any]) -> Callable[..., Any]:
         @wraps(view)
@@ -247,9 +247,15 @@ def api_auth(users: UserStore, *, allow_session_for_reads: bool = True) -> Calla
                     return _unauthorized("invalid or revoked token")
                 g.token = info
                 return view(*args, **kwargs)
-            if allow_session_for_reads and request.method == "GET" and current_user.is_authenticated:
-                g.user = current_user.user
-                return view(*args, **kwargs)
+            if allow_session_for_reads and current_user.is_authenticated:
+                # A session may read; it may write only from this origin with a JSON body or a
+                # non-simple method (a cross-site page can send neither without a CORS
+                # preflight, which is never granted).
+                preflighted = request.is_json or request.method in {"PUT", "PATCH", "DELETE"}
+                if request.method == "GET" or (preflighted and _same_origin()):
+                    g.user = current_user.user
+                    return view(*args, **kwargs)
+                return _unauthorized("a session writes only JSON from this site; other systems use a token")
             return _unauthorized("a bearer token (or, for reads, a logged-in session) is required")
 
         return wrapped

@@ -4,20 +4,24 @@ from __future__ import annotations
 
 import logging
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 import orjson
 import redis
 from flask import Blueprint, Response, g, jsonify, request
+from pydantic import BaseModel, ValidationError
 from werkzeug.exceptions import HTTPException
 
 from cop.api.ingest import read_batch
 from cop.auth import api_auth
-from cop.domain.errors import FieldProblem, InvalidInput
+from cop.domain.chem import PlumeRequest
+from cop.domain.errors import FieldProblem, InvalidInput, problems_from
 from cop.domain.hospitals import BedType
 from cop.domain.users import User
+from cop.feeds.chem import PlumeRuns, ReadingHistory, ingest_readings
 from cop.feeds.hospitals import HospitalUpdates
 from cop.feeds.positions import ingest_positions
+from cop.feeds.zones import NotAllowed, ZoneEditor, units_inside
 from cop.settings import STREAM_KINDS
 from cop.standards.have import export_have
 from cop.store.connection import Store
@@ -26,6 +30,7 @@ from cop.store.streams import StreamWriter
 from cop.store.users import UserStore
 
 log = logging.getLogger(__name__)
+ModelT = TypeVar("ModelT", bound=BaseModel)
 
 
 def json_response(value: Any, status: int = 200) -> Response:
@@ -39,6 +44,9 @@ def create_api(store: Store, users: UserStore) -> Blueprint:
     state_store = StateStore(store.client, store.keys)
     writer = StreamWriter(store.client, store.keys, settings)
     hospitals = HospitalUpdates(store)
+    plumes = PlumeRuns(store)
+    zones = ZoneEditor(store)
+    history = ReadingHistory(store)
 
     @api.errorhandler(HTTPException)
     def http_error(error: HTTPException) -> Response:
@@ -58,6 +66,10 @@ def create_api(store: Store, users: UserStore) -> Blueprint:
         response.headers["Retry-After"] = "5"
         return response
 
+    @api.errorhandler(NotAllowed)
+    def not_allowed(error: NotAllowed) -> Response:
+        return json_response({"error": "forbidden", "message": str(error)}, 403)
+
     @api.errorhandler(InvalidInput)
     def invalid(error: InvalidInput) -> Response:
         return json_response({"error": "invalid", "errors": error.as_dicts()}, 400)
@@ -75,6 +87,115 @@ def create_api(store: Store, users: UserStore) -> Blueprint:
             max_skew=timedelta(seconds=settings.max_clock_skew_s),
         )
         return json_response(result.as_dict(), result.status)
+
+    @api.post("/readings")
+    @authenticated
+    def post_readings() -> Response:
+        """A batch of detector readings; each is accepted or rejected on its own. A reading may
+        carry its platform's report (`platform`), which then also moves on the map."""
+        items = read_batch(request.get_data(cache=False), settings.api_max_batch)
+        result = ingest_readings(
+            writer,
+            items,
+            source=g.token.source if g.token is not None else f"user:{g.user.username}",
+            now=datetime.now(UTC),
+            max_skew=timedelta(seconds=settings.max_clock_skew_s),
+        )
+        return json_response(result.as_dict(), result.status)
+
+    @api.get("/readings")
+    @authenticated
+    def get_readings() -> Response:
+        """Recent readings, oldest first: `platform`, `substance`, `minutes` (default 30, ≤ 1440)."""
+        minutes = _number_arg("minutes", default=30.0, low=0.1, high=1440.0)
+        user: User | None = g.user
+        items = history.recent(
+            since=datetime.now(UTC) - timedelta(minutes=minutes),
+            platform_id=request.args.get("platform") or None,
+            substance_key=request.args.get("substance") or None,
+            can_read=user.can_read_province if user else _everything,
+            limit=int(_number_arg("limit", default=5000.0, low=1.0, high=20000.0)),
+        )
+        return json_response({"count": len(items), "items": items})
+
+    @api.post("/plumes")
+    @authenticated
+    def post_plume() -> Response:
+        """Run the plume model for a release and publish its threat zones."""
+        plume_request = _model_body(PlumeRequest)
+        user: User | None = g.user
+        if user is not None and not zones.may_edit(user, plume_request.incident_id):
+            raise NotAllowed(f"{user.username} may not run plumes for incident {plume_request.incident_id}")
+        incident = zones.incident(plume_request.incident_id)
+        entity_id, payload = plumes.save(
+            plume_request,
+            actor=user.username if user else f"token:{g.token.source}",
+            source=g.token.source if g.token is not None else "web",
+            now=datetime.now(UTC),
+            exercise=incident.exercise,
+            origin=request.remote_addr or "",
+        )
+        return json_response({"id": entity_id, "data": payload.model_dump(mode="json")}, 201)
+
+    @api.get("/zones")
+    @authenticated
+    def get_zones() -> Response:
+        """Zones within the caller's scope (`incident` filters), each with the units inside it now."""
+        user: User | None = g.user
+        wanted = request.args.get("incident")
+        items = [
+            z
+            for z in state_store.visible("zone", user.can_read_province if user else _everything)
+            if not z["data"].get("deleted") and (wanted is None or z["data"]["incident_id"] == wanted)
+        ]
+        for item in items:
+            item["units_inside"] = units_inside(store, item["data"]["geometry"])
+        return json_response({"count": len(items), "items": items})
+
+    @api.post("/zones")
+    @authenticated
+    def post_zone() -> Response:
+        change = zones.create(_json_object(), user=_person(), now=datetime.now(UTC), origin=_origin())
+        return json_response({"id": change.zone_id, "data": change.payload.model_dump(mode="json")}, 201)
+
+    @api.patch("/zones/<path:zone_id>")
+    @authenticated
+    def patch_zone(zone_id: str) -> Response:
+        change = zones.update(
+            zone_id, _json_object(), user=_person(), now=datetime.now(UTC), origin=_origin()
+        )
+        return json_response({"id": change.zone_id, "data": change.payload.model_dump(mode="json")})
+
+    @api.delete("/zones/<path:zone_id>")
+    @authenticated
+    def delete_zone(zone_id: str) -> Response:
+        change = zones.delete(zone_id, user=_person(), now=datetime.now(UTC), origin=_origin())
+        return json_response({"id": change.zone_id, "deleted": True})
+
+    @api.post("/zones/from-plume")
+    @authenticated
+    def zones_from_plume() -> Response:
+        body = _json_object()
+        changes = zones.from_plume(
+            _text_field(body, "incident_id"),
+            _text_field(body, "plume_id"),
+            user=_person(),
+            now=datetime.now(UTC),
+            origin=_origin(),
+        )
+        return json_response({"ids": [c.zone_id for c in changes]}, 201)
+
+    @api.post("/zones/buffers")
+    @authenticated
+    def zones_buffers() -> Response:
+        body = _json_object()
+        radii = body.get("radii_m")
+        if not isinstance(radii, dict):
+            raise InvalidInput([FieldProblem("radii_m", 'an object such as {"red": 300, "orange": 1000}')])
+        changes = zones.buffers(
+            _text_field(body, "incident_id"), radii, user=_person(), now=datetime.now(UTC), origin=_origin()
+        )
+        return json_response({"ids": [c.zone_id for c in changes]}, 201)
 
     @api.post("/have")
     @authenticated
@@ -149,3 +270,52 @@ def create_api(store: Store, users: UserStore) -> Blueprint:
 
 def _everything(_prov_code: str | None) -> bool:
     return True
+
+
+def _origin() -> str:
+    return request.remote_addr or ""
+
+
+def _person() -> User:
+    """Zones are changed by a person, named in the audit: API tokens may not."""
+    user: User | None = g.user
+    if user is None:
+        raise NotAllowed("zones are changed by a logged-in person, not by an API token")
+    return user
+
+
+def _json_object() -> dict[str, Any]:
+    try:
+        body = orjson.loads(request.get_data(cache=False) or b"")
+    except orjson.JSONDecodeError as error:
+        raise InvalidInput([FieldProblem("body", f"not valid JSON ({error})")]) from None
+    if not isinstance(body, dict):
+        raise InvalidInput([FieldProblem("body", "must be a JSON object")])
+    return body
+
+
+def _model_body(model: type[ModelT]) -> ModelT:
+    try:
+        return model.model_validate(_json_object())
+    except ValidationError as error:
+        raise InvalidInput(problems_from(error)) from error
+
+
+def _text_field(body: dict[str, Any], name: str) -> str:
+    value = body.get(name)
+    if not isinstance(value, str) or not value:
+        raise InvalidInput([FieldProblem(name, "required (a text)")])
+    return value
+
+
+def _number_arg(name: str, *, default: float, low: float, high: float) -> float:
+    raw = request.args.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise InvalidInput([FieldProblem(name, f"must be a number, not {raw!r}")]) from None
+    if not (low <= value <= high):
+        raise InvalidInput([FieldProblem(name, f"must be between {low:g} and {high:g}")])
+    return value

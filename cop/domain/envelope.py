@@ -109,6 +109,12 @@ class StoredEnvelope(BaseModel):
         return value if isinstance(value, str) else None
 
     @property
+    def prov_codes(self) -> tuple[str, ...]:
+        """Every province an entity that spans several (a zone, a plume) touches."""
+        value = self.data.get("prov_codes")
+        return tuple(v for v in value if isinstance(v, str)) if isinstance(value, list) else ()
+
+    @property
     def deleted(self) -> bool:
         return bool(self.data.get("deleted", False))
 

@@ -12,10 +12,16 @@ def province_room(prov_code: str) -> str:
     return f"{PROVINCE_ROOM_PREFIX}{prov_code}"
 
 
-def rooms_for_entity(prov_code: str | None) -> tuple[str, ...]:
-    """Every room an entity's change goes to: national, plus its province or the global room."""
+def rooms_for_entity(prov_code: str | None, also: tuple[str, ...] = ()) -> tuple[str, ...]:
+    """Every room an entity's change goes to: national, plus its province or the global room.
+
+    An entity that spans provinces (a zone, a plume) also goes to each province in `also`.
+    """
     if prov_code:
-        return (NATIONAL_ROOM, province_room(prov_code))
+        extra = tuple(province_room(p) for p in also if p != prov_code)
+        return (NATIONAL_ROOM, province_room(prov_code), *extra)
+    if also:
+        return (NATIONAL_ROOM, *(province_room(p) for p in also))
     return (NATIONAL_ROOM, GLOBAL_ROOM)
 
 

@@ -6,7 +6,7 @@ import importlib
 
 from cop.feeds.base import FEEDS, Feed
 
-FEED_MODULES = ("cop.feeds.heartbeat", "cop.feeds.positions", "cop.feeds.hospitals")
+FEED_MODULES = ("cop.feeds.heartbeat", "cop.feeds.positions", "cop.feeds.hospitals", "cop.feeds.chem")
 
 
 def load_feeds() -> dict[str, type[Feed]]:

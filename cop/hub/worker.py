@@ -269,7 +269,9 @@ class Hub:
             for entry, previous in changed:
                 envelope = entry.envelope
                 self.failures.pop((kind, entry.stream_id), None)
-                self.batcher.add(kind, envelope.id, entry.raw, rooms_for_entity(envelope.prov_code))
+                self.batcher.add(
+                    kind, envelope.id, entry.raw, rooms_for_entity(envelope.prov_code, envelope.prov_codes)
+                )
                 if previous and previous != envelope.prov_code:
                     self.batcher.depart(kind, envelope.id, departure(envelope), province_room(previous))
 

@@ -111,6 +111,7 @@ class StateStore:
         items = []
         for raw in self.client.hvals(self.keys.state(kind)):
             item = orjson.loads(raw)
-            if can_read(item["data"].get("prov_code")):
+            data = item["data"]
+            if can_read(data.get("prov_code")) or any(can_read(p) for p in data.get("prov_codes") or ()):
                 items.append(item)
         return items

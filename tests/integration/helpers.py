@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -14,6 +15,7 @@ from cop.geo.reference import provinces
 from cop.hub.worker import Hub
 from cop.store.connection import Store
 from cop.store.state import order_key
+from tests.conftest import PASSWORD
 
 T0 = datetime(2026, 11, 21, 3, 0, tzinfo=UTC)
 PROVINCES = tuple(provinces())
@@ -103,3 +105,22 @@ def state_docs(store: Store, kind: str) -> dict[str, dict[str, Any]]:
 
 def at(seconds: float) -> datetime:
     return T0 + timedelta(seconds=seconds)
+
+
+def csrf_token(client) -> str:
+    page = client.get("/login").get_data(as_text=True)
+    match = re.search(r'name="csrf_token" value="([^"]+)"', page)
+    assert match
+    return match.group(1)
+
+
+def login(client, username: str, password: str = PASSWORD):
+    return client.post(
+        "/login",
+        data={
+            "username": username,
+            "password": password,
+            "csrf_token": csrf_token(client),
+            "next": "/risk",
+        },
+    )

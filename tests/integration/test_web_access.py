@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import re
-
 import pytest
 
 from cop.app import create_app
@@ -13,7 +11,7 @@ from cop.store.audit import read_audit
 from cop.store.streams import StreamWriter
 from cop.store.users import UserStore
 from tests.conftest import PASSWORD
-from tests.integration.helpers import Recorder, at, drain, position
+from tests.integration.helpers import Recorder, at, drain, login, position
 
 
 @pytest.fixture
@@ -24,25 +22,6 @@ def app(settings, store):
 @pytest.fixture
 def users(store):
     return UserStore(store.client, store.keys)
-
-
-def csrf_token(client) -> str:
-    page = client.get("/login").get_data(as_text=True)
-    match = re.search(r'name="csrf_token" value="([^"]+)"', page)
-    assert match
-    return match.group(1)
-
-
-def login(client, username: str, password: str = PASSWORD):
-    return client.post(
-        "/login",
-        data={
-            "username": username,
-            "password": password,
-            "csrf_token": csrf_token(client),
-            "next": "/risk",
-        },
-    )
 
 
 def find_prop(tree, name: str):
