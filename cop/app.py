@@ -19,10 +19,13 @@ from flask_socketio import SocketIO
 
 from cop.api.routes import create_api
 from cop.auth import current_scope_user, init_auth
+from cop.callbacks.chem import register_chem_callbacks
 from cop.callbacks.hospitals import register_hospital_callbacks
 from cop.callbacks.map import register_map_callbacks
+from cop.domain.users import User
 from cop.feeds.hospitals import HospitalUpdates, seed_hospitals
 from cop.geo.reference import data_path
+from cop.layouts.chem import IncidentChoice
 from cop.layouts.hospitals import forbidden, hospital_form, hospitals_page
 from cop.layouts.map import map_page
 from cop.layouts.pages import PAGES, PageSpec
@@ -34,6 +37,7 @@ from cop.realtime.server import register_handlers
 from cop.settings import Settings
 from cop.store.connection import Store, open_store
 from cop.store.keys import as_text
+from cop.store.state import StateStore
 from cop.store.users import UserStore
 
 log = logging.getLogger(__name__)
@@ -64,12 +68,32 @@ def secret_key(settings: Settings, store: Store) -> str:
     return as_text(value)
 
 
-def page_layout(spec: PageSpec, settings: Settings) -> Callable[..., Any]:
+def incident_choices(store: Store, user: User | None) -> list[IncidentChoice]:
+    """The open incidents the user may see, newest first, and whether they may change each."""
+    if user is None:
+        return []
+    state = StateStore(store.client, store.keys)
+    found = [
+        e
+        for e in state.all("incident").values()
+        if not e.deleted
+        and e.data.get("status") == "open"
+        and user.can_read_province(e.data.get("prov_code"))
+    ]
+    found.sort(key=lambda e: e.observed_at, reverse=True)
+    return [
+        IncidentChoice(e.id, e.data["title"], e.exercise, user.can_write_province(e.data.get("prov_code")))
+        for e in found
+    ]
+
+
+def page_layout(spec: PageSpec, settings: Settings, store: Store) -> Callable[..., Any]:
     """The layout function of a page (called per request, so it can read the user)."""
 
     def layout(**_query: Any) -> Any:
         if spec.key == "map":
-            return map_page(current_scope_user(), settings.tile_url, settings.stale_after_s)
+            user = current_scope_user()
+            return map_page(user, settings.tile_url, settings.stale_after_s, incident_choices(store, user))
         if spec.key == "wall":
             return wall_page(settings.tile_url, settings.stale_after_s)
         if spec.key == "hospitals":
@@ -142,7 +166,7 @@ def create_app(settings: Settings, store: Store | None = None) -> CopApp:
             name=spec.name,
             title=f"COP · {spec.title}",
             order=PAGES.index(spec),
-            layout=page_layout(spec, settings),
+            layout=page_layout(spec, settings, store),
         )
     updates = HospitalUpdates(store)
 
@@ -192,4 +216,5 @@ def create_app(settings: Settings, store: Store | None = None) -> CopApp:
     register_handlers(sio, store)
     register_map_callbacks(app)
     register_hospital_callbacks(app, updates)
+    register_chem_callbacks(app, store)
     return CopApp(server=server, dash=app, socketio=sio, store=store, users=users)

@@ -14,3 +14,8 @@ def register_map_callbacks(app: dash.Dash) -> None:
         Output(Ids.PROVINCE_FILTER_APPLIED, "data"),
         Input(Ids.PROVINCE_FILTER, "value"),
     )
+    app.clientside_callback(
+        "function (incident) { return window.COP && COP.chem ? COP.chem.setIncident(incident) : incident; }",
+        Output(Ids.CHEM_INCIDENT_APPLIED, "data"),
+        Input(Ids.CHEM_INCIDENT, "value"),
+    )

@@ -27,6 +27,7 @@ from cop.store.streams import StreamWriter
 
 KIND = "zone"
 DEFAULT_BUFFERS_M = {"red": 300.0, "orange": 1000.0, "yellow": 2500.0}
+NEAR_SOURCE_M = 100.0  # within this distance the plume model says nothing: zones include it whole
 
 
 class NotAllowed(PermissionError):
@@ -309,10 +310,14 @@ class ZoneEditor:
                 if existing is not None and existing.data.get("author") != only_if_author:
                     continue
             level = feature["properties"]["name"]
+            # The model stops 100 m from the source; the zone must hold the source itself.
+            release = plume.data["release"]
+            near = geo.circle(release["lon"], release["lat"], NEAR_SOURCE_M)
+            shape = shapely.union(shapely.geometry.shape(feature["geometry"]), near)
             draft = ZoneDraft(
                 incident_id=incident.id,
                 zone_type=ZoneType(zone_type),
-                geometry=feature["geometry"],
+                geometry=geo.round_geometry(shape),
                 origin=Origin.PLUME,
                 label=f"{level} ({feature['properties']['threshold_ppm']:g} ppm) from the plume",
             )

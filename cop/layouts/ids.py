@@ -30,6 +30,32 @@ class Ids(StrEnum):
     STALE_COUNT = "cop-stale-count"
     UNITS_SHOWN = "cop-units-shown"
     LEGEND = "cop-legend"
+    ZONE_PANEL = "cop-zone-panel"
+    ZONE_DRAW = "cop-zone-draw"
+    ZONE_DRAWN_KEYS = "cop-zone-drawn-keys"
+
+    CHEM_PANEL = "cop-chem-panel"
+    CHEM_INCIDENT = "cop-chem-incident"
+    CHEM_INCIDENT_APPLIED = "cop-chem-incident-applied"
+    CHEM_PLATFORMS = "cop-chem-platforms"
+    CHEM_CHART = "cop-chem-chart"
+    PLUME_SUMMARY = "cop-plume-summary"
+    PLUME_SUBSTANCE = "cop-plume-substance"
+    PLUME_RATE = "cop-plume-rate"
+    PLUME_ESTIMATE = "cop-plume-estimate"
+    PLUME_HEIGHT = "cop-plume-height"
+    PLUME_WIND_SPEED = "cop-plume-wind-speed"
+    PLUME_WIND_FROM = "cop-plume-wind-from"
+    PLUME_STABILITY = "cop-plume-stability"
+    PLUME_SKY = "cop-plume-sky"
+    PLUME_TERRAIN = "cop-plume-terrain"
+    PLUME_RUN = "cop-plume-run"
+    PLUME_MESSAGE = "cop-plume-message"
+    ZONE_LIST = "cop-zone-list"
+    ZONE_TYPE = "cop-zone-type"
+    ZONES_FROM_PLUME = "cop-zones-from-plume"
+    ZONES_BUFFER = "cop-zones-buffer"
+    ZONE_MESSAGE = "cop-zone-message"
 
     HOSPITALS_PAGE = "cop-hospitals-page"
     HOSPITAL_GRID = "cop-hospital-grid"
@@ -72,6 +98,11 @@ def layer_id(key: str) -> str:
 
 def discipline_count_id(discipline: str) -> str:
     return f"cop-count-discipline-{discipline}"
+
+
+def buffer_input_id(zone_type: str) -> str:
+    """The radius input (metres) of one buffer zone."""
+    return f"cop-buffer-{zone_type}"
 
 
 def bed_input_id(bed_type: str, field: str) -> dict[str, str]:

@@ -12,6 +12,7 @@ from cop.domain.users import User
 from cop.geo.boundaries import province_label_points
 from cop.geo.reference import ATTRIBUTION, provinces
 from cop.geo.sites import critical_sites
+from cop.layouts.chem import IncidentChoice, chem_panel, draw_control
 from cop.layouts.ids import Ids, discipline_count_id, layer_id
 
 BELGIUM_CENTER = (50.55, 4.65)
@@ -169,8 +170,9 @@ def layers_control(mode: str) -> dl.LayersControl:
     )
 
 
-def live_map(mode: str, tile_url: str | None, stale_after_s: float) -> html.Div:
-    """The map itself; `mode` is "desk" (interactive) or "wall" (no interaction)."""
+def live_map(mode: str, tile_url: str | None, stale_after_s: float, drawing: bool = False) -> html.Div:
+    """The map itself; `mode` is "desk" (interactive) or "wall" (no interaction). `drawing` adds
+    the zone drawing tools (for those who may change an incident's zones)."""
     interactive = mode == "desk"
     return html.Div(
         className=f"map-frame map-{mode}",
@@ -197,6 +199,7 @@ def live_map(mode: str, tile_url: str | None, stale_after_s: float) -> html.Div:
                 *basemap(tile_url),
                 *province_labels(),
                 layers_control(mode),
+                *([draw_control()] if drawing else []),
                 dl.ScaleControl(position="bottomleft", imperial=False),
                 dl.AttributionControl(prefix=ATTRIBUTION, position="bottomright"),
             ],
@@ -238,7 +241,13 @@ def province_filter(user: User | None) -> dcc.Dropdown:
     )
 
 
-def map_page(user: User | None, tile_url: str | None, stale_after_s: float) -> html.Div:
+def map_page(
+    user: User | None,
+    tile_url: str | None,
+    stale_after_s: float,
+    incidents: list[IncidentChoice] | None = None,
+) -> html.Div:
+    incidents = incidents or []
     return html.Div(
         id=Ids.MAP_PAGE,
         className="map-page",
@@ -264,8 +273,17 @@ def map_page(user: User | None, tile_url: str | None, stale_after_s: float) -> h
             html.Div(
                 className="map-body",
                 children=[
-                    live_map("desk", tile_url, stale_after_s),
-                    html.Aside(id=Ids.UNIT_PANEL, className="unit-panel", hidden=True),
+                    html.Div(
+                        className="map-stage",
+                        children=[
+                            live_map(
+                                "desk", tile_url, stale_after_s, drawing=any(i.editable for i in incidents)
+                            ),
+                            html.Aside(id=Ids.UNIT_PANEL, className="unit-panel", hidden=True),
+                            html.Aside(id=Ids.ZONE_PANEL, className="zone-panel", hidden=True),
+                        ],
+                    ),
+                    chem_panel(incidents),
                 ],
             ),
         ],

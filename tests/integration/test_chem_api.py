@@ -190,6 +190,10 @@ def test_a_coordinator_runs_a_plume_and_makes_zones_from_it(app, store, users, i
     drain(hub, "zone")
     zones = {z["id"]: z for z in limburg.get("/api/v1/zones?incident=inc-1").json["items"]}
     red = zones["inc-1/plume/red"]["data"]
+    # The model stops 100 m from the source; the red zone still holds the source.
+    assert shapely.geometry.shape(red["geometry"]).contains(
+        shapely.geometry.Point(TESSENDERLO[1], TESSENDERLO[0])
+    )
     assert red["origin"] == "plume" and red["author"] == "limburg" and red["incident_id"] == "inc-1"
     assert "Tessenderlo-Ham" in {m["name"] for m in red["inside"]["municipalities"]}
     yellow = shapely.geometry.shape(zones["inc-1/plume/yellow"]["data"]["geometry"])

@@ -3,7 +3,7 @@
 from datetime import UTC, datetime
 
 import dash_leaflet as dl
-from dash import dcc
+from dash import dcc, html
 
 from cop.domain.users import Role, User
 from cop.layouts.ids import Ids
@@ -68,8 +68,23 @@ def test_a_coordinator_starts_on_their_provinces_and_can_only_pick_them():
     assert dropdown.value == ["60000"]
     assert [o["value"] for o in dropdown.options] == ["60000"]
     analyst = User(username="an", role=Role.ANALYST, created_at=NOW)
-    (national,) = find(map_page(analyst, None, 120), dcc.Dropdown)
+    (national,) = [c for c in find(map_page(analyst, None, 120), dcc.Dropdown) if c.id == Ids.PROVINCE_FILTER]
     assert national.value == [] and len(national.options) == 11
+
+
+def test_only_those_who_may_change_an_incident_get_the_drawing_tools_and_forms():
+    from cop.layouts.chem import IncidentChoice
+
+    def page(editable: bool) -> html.Div:
+        user = User(username="lg", role=Role.COORDINATOR, created_at=NOW, provinces=frozenset({"70000"}))
+        return map_page(user, None, 120, [IncidentChoice("inc-1", "Chlorine", True, editable)])
+
+    ids = {getattr(c, "id", None) for c in find(page(True), object)}
+    assert {Ids.ZONE_DRAW, Ids.PLUME_RUN, Ids.ZONES_BUFFER, Ids.CHEM_CHART} <= ids
+    ids = {getattr(c, "id", None) for c in find(page(False), object)}
+    assert Ids.CHEM_CHART in ids and not {Ids.ZONE_DRAW, Ids.PLUME_RUN, Ids.ZONES_BUFFER} & ids
+    (incident,) = [c for c in find(page(False), dcc.Dropdown) if c.id == Ids.CHEM_INCIDENT]
+    assert incident.options == [{"label": "Chlorine (EXERCISE)", "value": "inc-1"}]
 
 
 def test_the_wall_map_takes_no_interaction():
