@@ -253,8 +253,7 @@
         layout: {
           height: 220, margin: { l: 44, r: 10, t: 28, b: 32 }, showlegend: Object.keys(traces).length > 1,
           paper_bgcolor: "#131c26", plot_bgcolor: "#131c26", font: { color: "#c9d5e0", size: 11 },
-          title: { text: p.id + " · last " + HISTORY_MINUTES + " min, Brussels time (alarm set-points dotted)",
-                   font: { size: 12 } },
+          title: { text: p.id + " · " + HISTORY_MINUTES + " min (alarm set-points dotted)", font: { size: 12 } },
           xaxis: { gridcolor: "#243240", type: "date" }, yaxis: { gridcolor: "#243240", title: { text: "ppm" } },
           shapes: shapes, uirevision: p.id,
         },
@@ -272,9 +271,9 @@
 
   function plumeText(d) {
     const rate = d.rate_source === "estimated"
-      ? d.rate_g_s + " g/s, estimated from " + d.fit.readings_used + " readings (R² " +
+      ? Math.round(d.rate_g_s) + " g/s, estimated from " + d.fit.readings_used + " readings (R² " +
         (d.fit.r2 === null ? "–" : d.fit.r2) + ")"
-      : d.rate_g_s + " g/s, entered";
+      : (+d.rate_g_s.toPrecision(4)) + " g/s, entered";
     const reach = d.zones.features.slice().reverse().map(function (f) {
       return f.properties.name + " " + f.properties.threshold_ppm + " ppm: " +
         (f.properties.max_distance_m / 1000).toFixed(1) + " km" + (f.properties.truncated ? "+" : "");
