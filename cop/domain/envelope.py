@@ -54,7 +54,7 @@ class PayloadVariants:
         self.models[tag] = model
         members = tuple(self.models.values())
         union = members[0] if len(members) == 1 else Union[members]  # noqa: UP007
-        self._adapter = TypeAdapter(Annotated[union, Field(discriminator="type")])
+        self._adapter = TypeAdapter(Annotated[union, Field(discriminator="type")])  # type: ignore[arg-type]
 
     def model_validate(self, data: Any) -> Payload:
         assert self._adapter is not None

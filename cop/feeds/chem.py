@@ -82,15 +82,30 @@ def reading_envelopes(
     nis_codes, prov_codes = municipalities().locate(lons, lats)
     envelopes = []
     for (_, reading), nis, prov in zip(fresh, nis_codes, prov_codes, strict=True):
-        common = dict(source=source, observed_at=reading.observed_at, received_at=now, exercise=exercise)
+        observed = reading.observed_at
         envelopes.append(
-            Envelope.build(kind=KIND, entity_id=reading.entity_id, data=reading.payload(nis, prov), **common)
+            Envelope.build(
+                kind=KIND,
+                entity_id=reading.entity_id,
+                source=source,
+                observed_at=observed,
+                received_at=now,
+                exercise=exercise,
+                data=reading.payload(nis, prov),
+            )
         )
         if reading.platform is not None:
             unit = reading.platform.at(reading.lat, reading.lon)
-            position = PositionPayload(**unit.model_dump(), nis_code=nis, prov_code=prov)
             envelopes.append(
-                Envelope.build(kind="position", entity_id=reading.platform_id, data=position, **common)
+                Envelope.build(
+                    kind="position",
+                    entity_id=reading.platform_id,
+                    source=source,
+                    observed_at=observed,
+                    received_at=now,
+                    exercise=exercise,
+                    data=PositionPayload(**unit.model_dump(), nis_code=nis, prov_code=prov),
+                )
             )
     result.accepted = [reading.entity_id for _, reading in fresh]
     return envelopes, result
@@ -119,7 +134,7 @@ class ReadingHistory:
         )
         found: list[dict[str, Any]] = []
         for _sid, fields in rows or []:
-            envelope = orjson.loads(fields[b"e"])
+            envelope = orjson.loads((fields or {})[b"e"])
             data = envelope["data"]
             if data.get("type") != "reading" or data.get("deleted"):
                 continue

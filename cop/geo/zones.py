@@ -18,12 +18,14 @@ BUFFER_SEGMENTS = 32  # per quarter circle: a 1 km circle is within 1.3 m of the
 
 @cache
 def _hospital_points() -> np.ndarray:
-    return shapely.points([(h.lon, h.lat) for h in emergency_hospitals()])
+    points: np.ndarray = shapely.points([(h.lon, h.lat) for h in emergency_hospitals()])
+    return points
 
 
 @cache
 def _site_points() -> np.ndarray:
-    return shapely.points([(s.lon, s.lat) for s in critical_sites()])
+    points: np.ndarray = shapely.points([(s.lon, s.lat) for s in critical_sites()])
+    return points
 
 
 def inside(geometry: shapely.Geometry) -> Inside:
