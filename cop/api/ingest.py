@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
 import orjson
@@ -85,3 +87,20 @@ def validate_items(items: list[Any], model: type[Item]) -> tuple[list[tuple[int,
         except ValidationError as error:
             rejected.append(Rejected(index, item_id(item), problems_from(error)))
     return good, rejected
+
+
+def validate_observations(
+    items: list[Any], model: type[Item], *, now: datetime, max_skew: timedelta, item_id: Callable[[Item], str]
+) -> tuple[list[tuple[int, Item]], list[Rejected]]:
+    """Validate every item on its own and refuse those observed in the future (beyond the
+    allowed clock skew); the rejections come sorted by their index in the batch."""
+    good, rejected = validate_items(items, model)
+    fresh: list[tuple[int, Item]] = []
+    for index, observation in good:
+        if observation.observed_at > now + max_skew:  # type: ignore[attr-defined]
+            problem = FieldProblem("observed_at", f"is in the future (more than {max_skew.seconds} s ahead)")
+            rejected.append(Rejected(index, item_id(observation), [problem]))
+        else:
+            fresh.append((index, observation))
+    rejected.sort(key=lambda r: r.index)
+    return fresh, rejected

@@ -28,7 +28,17 @@ BRUSSELS = ZoneInfo("Europe/Brussels")
 PERIMETER_TYPES = ("red", "orange", "yellow")
 
 
-def refused(problems: list[FieldProblem], what: str = "Not saved") -> html.Div:
+REFUSALS = (InvalidInput, NotAllowed, ValidationError)
+
+
+def refused(problems: list[FieldProblem] | Exception, what: str = "Not saved") -> html.Div:
+    """The message for a refused request: every field and its problem, and nothing was changed."""
+    if isinstance(problems, ValidationError):
+        problems = problems_from(problems)
+    elif isinstance(problems, InvalidInput):
+        problems = problems.problems
+    elif isinstance(problems, Exception):
+        problems = [FieldProblem("incident", str(problems))]
     return html.Div(
         [html.Strong(f"{what}: "), *[html.Div(f"{p.field}: {p.problem}") for p in problems]],
         className="save-error",
@@ -131,12 +141,8 @@ def register_chem_callbacks(app: dash.Dash, store: Store) -> None:
                 exercise=incident.exercise,
                 origin=request.remote_addr or "",
             )
-        except ValidationError as error:
-            return refused(problems_from(error), "Not run")
-        except InvalidInput as error:
-            return refused(error.problems, "Not run")
-        except NotAllowed as error:
-            return refused([FieldProblem("incident", str(error))], "Not run")
+        except REFUSALS as error:
+            return refused(error, "Not run")
         how = "estimated from readings" if payload.rate_source == "estimated" else "entered"
         return done(f"Plume published ({payload.rate_g_s:g} g/s {how}, class {payload.stability})")
 
@@ -187,10 +193,8 @@ def register_chem_callbacks(app: dash.Dash, store: Store) -> None:
                     now=datetime.now(UTC),
                     origin=request.remote_addr or "",
                 )
-            except InvalidInput as error:
-                return refused(error.problems), clear, keys
-            except NotAllowed as error:
-                return refused([FieldProblem("incident", str(error))]), clear, keys
+            except REFUSALS as error:
+                return refused(error), clear, keys
             made += 1
         return done(f"{made} zone{'s' if made != 1 else ''} saved"), clear, keys
 
@@ -220,10 +224,8 @@ def register_chem_callbacks(app: dash.Dash, store: Store) -> None:
             else:
                 given = {t: r for t, r in zip(PERIMETER_TYPES, radii, strict=True) if r is not None}
                 changes = zones.buffers(incident_id, given, user=user, now=now, origin=origin)
-        except InvalidInput as error:
-            return refused(error.problems)
-        except NotAllowed as error:
-            return refused([FieldProblem("incident", str(error))])
+        except REFUSALS as error:
+            return refused(error)
         return done(f"{len(changes)} zones saved")
 
 

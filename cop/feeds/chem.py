@@ -13,7 +13,7 @@ from typing import Any, ClassVar
 import numpy as np
 import orjson
 
-from cop.api.ingest import BatchResult, Rejected, validate_items
+from cop.api.ingest import BatchResult, validate_observations
 from cop.domain.chem import (
     PlumePayload,
     PlumeRequest,
@@ -22,7 +22,7 @@ from cop.domain.chem import (
     plume_entity_id,
 )
 from cop.domain.envelope import Envelope
-from cop.domain.errors import FieldProblem, InvalidInput
+from cop.domain.errors import InvalidInput
 from cop.domain.incidents import CoordinationLevel, IncidentPayload
 from cop.domain.positions import PositionPayload, UnitStatus
 from cop.domain.users import User
@@ -65,15 +65,9 @@ def reading_envelopes(
     items: list[Any], *, source: str, now: datetime, max_skew: timedelta, exercise: bool = False
 ) -> tuple[list[Envelope], BatchResult]:
     """The envelopes of the good readings (and their platforms' positions), and the batch result."""
-    good, rejected = validate_items(items, ReadingObservation)
-    fresh: list[tuple[int, ReadingObservation]] = []
-    for index, reading in good:
-        if reading.observed_at > now + max_skew:
-            problem = FieldProblem("observed_at", f"is in the future (more than {max_skew.seconds} s ahead)")
-            rejected.append(Rejected(index, reading.entity_id, [problem]))
-        else:
-            fresh.append((index, reading))
-    rejected.sort(key=lambda r: r.index)
+    fresh, rejected = validate_observations(
+        items, ReadingObservation, now=now, max_skew=max_skew, item_id=lambda r: r.entity_id
+    )
     result = BatchResult(rejected=rejected)
     if not fresh:
         return [], result

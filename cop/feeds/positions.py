@@ -11,9 +11,8 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from cop.api.ingest import BatchResult, Rejected, validate_items
+from cop.api.ingest import BatchResult, validate_observations
 from cop.domain.envelope import Envelope
-from cop.domain.errors import FieldProblem
 from cop.domain.positions import DISCIPLINES, PositionObservation, UnitStatus
 from cop.feeds.base import Feed, register_feed
 from cop.geo.boundaries import country, municipalities
@@ -32,20 +31,9 @@ def ingest_positions(
     exercise: bool = False,
 ) -> BatchResult:
     """Validate each observation, place it in its municipality and province, XADD the good ones."""
-    good, rejected = validate_items(items, PositionObservation)
-    fresh: list[tuple[int, PositionObservation]] = []
-    for index, observation in good:
-        if observation.observed_at > now + max_skew:
-            rejected.append(
-                Rejected(
-                    index,
-                    observation.id,
-                    [FieldProblem("observed_at", f"is in the future (more than {max_skew.seconds} s ahead)")],
-                )
-            )
-        else:
-            fresh.append((index, observation))
-    rejected.sort(key=lambda r: r.index)
+    fresh, rejected = validate_observations(
+        items, PositionObservation, now=now, max_skew=max_skew, item_id=lambda o: o.id
+    )
     result = BatchResult(rejected=rejected)
     if not fresh:
         return result

@@ -78,14 +78,13 @@ def substance_table() -> str:
     ).decode()
 
 
+def field(label: str, control: Any) -> html.Label:
+    """A labelled control of the panel's forms."""
+    return html.Label(className="field", children=[html.Span(label), control])
+
+
 def number(component_id: str, value: float | None, label: str, **kwargs: Any) -> html.Label:
-    return html.Label(
-        className="field",
-        children=[
-            html.Span(label),
-            dcc.Input(id=component_id, type="number", value=value, debounce=True, **kwargs),
-        ],
-    )
+    return field(label, dcc.Input(id=component_id, type="number", value=value, debounce=True, **kwargs))
 
 
 def plume_form() -> html.Div:
@@ -93,12 +92,9 @@ def plume_form() -> html.Div:
     return html.Div(
         className="chem-form",
         children=[
-            html.Label(
-                className="field",
-                children=[
-                    html.Span("Substance"),
-                    dcc.Dropdown(id=Ids.PLUME_SUBSTANCE, options=modelled, value="chlorine", clearable=False),
-                ],
+            field(
+                "Substance",
+                dcc.Dropdown(id=Ids.PLUME_SUBSTANCE, options=modelled, value="chlorine", clearable=False),
             ),
             number(Ids.PLUME_RATE, None, "Release rate (g/s)", min=0),
             dcc.Checklist(
@@ -109,21 +105,12 @@ def plume_form() -> html.Div:
             number(Ids.PLUME_HEIGHT, 0, "Release height (m)", min=0, max=500),
             number(Ids.PLUME_WIND_SPEED, 3, "Wind speed at 10 m (m/s)", min=0.1, max=50, step=0.1),
             number(Ids.PLUME_WIND_FROM, 240, "Wind from (° from north)", min=0, max=359),
-            html.Label(
-                className="field",
-                children=[
-                    html.Span("Stability class"),
-                    dcc.Dropdown(
-                        id=Ids.PLUME_STABILITY, options=STABILITY_OPTIONS, value="", clearable=False
-                    ),
-                ],
+            field(
+                "Stability class",
+                dcc.Dropdown(id=Ids.PLUME_STABILITY, options=STABILITY_OPTIONS, value="", clearable=False),
             ),
-            html.Label(
-                className="field",
-                children=[
-                    html.Span("Sky"),
-                    dcc.Dropdown(id=Ids.PLUME_SKY, options=SKY_OPTIONS, value="overcast", clearable=False),
-                ],
+            field(
+                "Sky", dcc.Dropdown(id=Ids.PLUME_SKY, options=SKY_OPTIONS, value="overcast", clearable=False)
             ),
             dcc.RadioItems(
                 id=Ids.PLUME_TERRAIN,
@@ -141,16 +128,13 @@ def zone_tools() -> html.Div:
     return html.Div(
         className="chem-form",
         children=[
-            html.Label(
-                className="field",
-                children=[
-                    html.Span("Draw on the map as"),
-                    dcc.RadioItems(
-                        id=Ids.ZONE_TYPE,
-                        options=[{"label": f" {ZONE_NAMES[t]}", "value": t} for t in ZONE_NAMES],
-                        value="red",
-                    ),
-                ],
+            field(
+                "Draw on the map as",
+                dcc.RadioItems(
+                    id=Ids.ZONE_TYPE,
+                    options=[{"label": f" {ZONE_NAMES[t]}", "value": t} for t in ZONE_NAMES],
+                    value="red",
+                ),
             ),
             html.P(
                 "Use the drawing tools at the top right of the map (polygon, rectangle, circle; marker for "
@@ -180,23 +164,20 @@ def chem_panel(incidents: list[IncidentChoice]) -> html.Aside:
         className="chem-panel",
         **{"data-substances": substance_table()},
         children=[
-            html.Label(
-                className="field",
-                children=[
-                    html.Span("Incident"),
-                    dcc.Dropdown(
-                        id=Ids.CHEM_INCIDENT,
-                        options=[
-                            {"label": f"{i.title}{' (EXERCISE)' if i.exercise else ''}", "value": i.id}
-                            for i in incidents
-                        ],
-                        value=chosen,
-                        clearable=False,
-                        placeholder="No open incident",
-                    ),
-                    dcc.Store(id=Ids.CHEM_INCIDENT_APPLIED),
-                ],
+            field(
+                "Incident",
+                dcc.Dropdown(
+                    id=Ids.CHEM_INCIDENT,
+                    options=[
+                        {"label": f"{i.title}{' (EXERCISE)' if i.exercise else ''}", "value": i.id}
+                        for i in incidents
+                    ],
+                    value=chosen,
+                    clearable=False,
+                    placeholder="No open incident",
+                ),
             ),
+            dcc.Store(id=Ids.CHEM_INCIDENT_APPLIED),
             html.Details(
                 open=True,
                 children=[
