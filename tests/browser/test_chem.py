@@ -222,3 +222,43 @@ def test_a_coordinator_draws_a_zone_everyone_sees_it_live_with_the_units_inside(
     actions = [a["action"] for a in read_audit(store.client, store.keys, 20) if a["target"] == zone.id]
     assert actions == ["zone.delete", "zone.update", "zone.create"]
     assert coordinator.errors == [] and viewer.errors == []
+
+
+def test_a_coordinator_runs_the_model_from_the_panel_and_makes_zones_from_it(
+    store, web, hub_proc, people, incident, new_page
+):
+    coordinator = open_map(new_page, web, "limburg")
+    page = coordinator.page
+    page.click("summary:text('Run the model')")
+    page.fill(selector(Ids.PLUME_RATE), "400")
+    page.fill(selector(Ids.PLUME_WIND_SPEED), "")
+    page.click(selector(Ids.PLUME_RUN))
+    refusal = page.wait_for_selector(f"{selector(Ids.PLUME_MESSAGE)} .save-error", timeout=10_000)
+    assert "weather.wind_speed_ms" in refusal.inner_text()  # names the field; nothing published
+    assert page.evaluate("COP.chem.plumes.size") == 0
+
+    page.fill(selector(Ids.PLUME_WIND_SPEED), "2.5")
+    page.fill(selector(Ids.PLUME_WIND_FROM), "200")
+    page.click(selector(Ids.PLUME_RUN))
+    done = page.wait_for_selector(f"{selector(Ids.PLUME_MESSAGE)} .save-ok", timeout=10_000)
+    assert "400 g/s entered, class D" in done.inner_text()
+    page.wait_for_function("COP.chem.plumes.size === 1", timeout=10_000)
+
+    page.click(selector(Ids.ZONES_FROM_PLUME))
+    page.wait_for_function("COP.chem.zones.size === 3", timeout=10_000)
+    page.fill("#cop-buffer-red", "5000")  # larger than orange: refused, naming the field
+    page.click(selector(Ids.ZONES_BUFFER))
+    refusal = page.wait_for_selector(f"{selector(Ids.ZONE_MESSAGE)} .save-error", timeout=10_000)
+    assert "radii_m" in refusal.inner_text()
+    page.fill("#cop-buffer-red", "200")
+    page.click(selector(Ids.ZONES_BUFFER))
+    page.wait_for_function("COP.chem.zones.size === 6", timeout=10_000)
+    zones = StateStore(store.client, store.keys).all("zone")
+    assert sorted(z.data["origin"] for z in zones.values()) == ["buffer"] * 3 + ["plume"] * 3
+    # The plume blows towards the north-east (wind from 200°): its zones lie north of the source.
+    yellow = shapely.geometry.shape(zones["inc-1/plume/yellow"].data["geometry"])
+    assert yellow.centroid.y > SOURCE[0]
+    page.evaluate(f"COP.liveMap.map.setView([{SOURCE[0] + 0.02}, {SOURCE[1] + 0.01}], 12) && null")
+    page.wait_for_timeout(800)
+    coordinator.screenshot("chem-plume-and-zones")
+    assert coordinator.errors == []
