@@ -29,6 +29,7 @@ from cop.layouts.chem import IncidentChoice
 from cop.layouts.hospitals import forbidden, hospital_form, hospitals_page
 from cop.layouts.map import map_page
 from cop.layouts.pages import PAGES, PageSpec
+from cop.layouts.risk import risk_page
 from cop.layouts.shell import shell
 from cop.layouts.status import status_panel
 from cop.layouts.wall import wall_page
@@ -96,6 +97,8 @@ def page_layout(spec: PageSpec, settings: Settings, store: Store) -> Callable[..
             return map_page(user, settings.tile_url, settings.stale_after_s, incident_choices(store, user))
         if spec.key == "wall":
             return wall_page(settings.tile_url, settings.stale_after_s)
+        if spec.key == "risk":
+            return risk_page()
         if spec.key == "hospitals":
             return hospitals_page(current_scope_user(), settings.hospital_stale_after_s)
         return html.Div(

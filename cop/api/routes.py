@@ -17,16 +17,18 @@ from cop.auth import api_auth
 from cop.domain.chem import PlumeRequest
 from cop.domain.errors import FieldProblem, InvalidInput, problems_from
 from cop.domain.hospitals import BedType
+from cop.domain.indicators import scales
 from cop.domain.users import User
 from cop.feeds.chem import PlumeRuns, ReadingHistory, ingest_readings
 from cop.feeds.hospitals import HospitalUpdates
+from cop.feeds.indicators import ingest_indicators
 from cop.feeds.positions import ingest_positions
 from cop.feeds.zones import NotAllowed, ZoneEditor, units_inside
 from cop.settings import STREAM_KINDS
 from cop.standards.have import export_have
 from cop.store.connection import Store
 from cop.store.state import StateStore
-from cop.store.streams import StreamWriter
+from cop.store.streams import StreamWriter, stream_history
 from cop.store.users import UserStore
 
 log = logging.getLogger(__name__)
@@ -102,6 +104,41 @@ def create_api(store: Store, users: UserStore) -> Blueprint:
             max_skew=timedelta(seconds=settings.max_clock_skew_s),
         )
         return json_response(result.as_dict(), result.status)
+
+    @api.post("/indicators")
+    @authenticated
+    def post_indicators() -> Response:
+        """A batch of risk-indicator readings; each accepted or rejected on its own."""
+        items = read_batch(request.get_data(cache=False), settings.api_max_batch)
+        result = ingest_indicators(
+            store,
+            items,
+            source=g.token.source if g.token is not None else f"user:{g.user.username}",
+            now=datetime.now(UTC),
+            max_skew=timedelta(seconds=settings.max_clock_skew_s),
+        )
+        return json_response(result.as_dict(), result.status)
+
+    @api.get("/indicators/scales")
+    @authenticated
+    def indicator_scales() -> Response:
+        """Every indicator's official scale: levels, labels, colours, severities."""
+        return json_response({"scales": [scale.as_dict() for scale in scales().values()]})
+
+    @api.get("/indicators/history")
+    @authenticated
+    def indicator_history() -> Response:
+        """Indicator readings of the last `hours` (default 72, ≤ 720), oldest first, in scope."""
+        hours = _number_arg("hours", default=72.0, low=0.1, high=720.0)
+        user: User | None = g.user
+        items = stream_history(
+            store,
+            "indicator",
+            since=datetime.now(UTC) - timedelta(hours=hours),
+            can_read=user.can_read_province if user else _everything,
+            limit=int(_number_arg("limit", default=20000.0, low=1.0, high=50000.0)),
+        )
+        return json_response({"count": len(items), "items": items})
 
     @api.get("/readings")
     @authenticated

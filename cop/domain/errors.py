@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from pydantic import ValidationError
@@ -32,11 +33,19 @@ class InvalidInput(ValueError):
         return [p.as_dict() for p in self.problems]
 
 
+NAMED_PROBLEM = re.compile(r"^(?:Value error, )?([a-z_][a-z0-9_.]*): (.+)$", re.S)
+
+
 def problems_from(error: ValidationError, prefix: str = "") -> list[FieldProblem]:
-    """Translate a pydantic error into field problems with dotted field paths."""
+    """Translate a pydantic error into field problems with dotted field paths. A check that spans
+    several fields names the one at fault at the start of its message ("level: …")."""
     problems = []
     for item in error.errors(include_url=False):
         path = ".".join(str(part) for part in item["loc"])
+        named = NAMED_PROBLEM.match(item["msg"])
+        if named:
+            path = f"{path}.{named.group(1)}" if path else named.group(1)
+            item = {**item, "msg": named.group(2)}
         if prefix:
             path = f"{prefix}.{path}" if path else prefix
         problems.append(FieldProblem(path or "(document)", item["msg"]))

@@ -11,7 +11,6 @@ from datetime import datetime, timedelta
 from typing import Any, ClassVar
 
 import numpy as np
-import orjson
 
 from cop.api.ingest import BatchResult, validate_observations
 from cop.domain.chem import (
@@ -36,7 +35,7 @@ from cop.geo.threats import Sample, run_plume
 from cop.store.audit import audit
 from cop.store.connection import Store
 from cop.store.state import StateStore
-from cop.store.streams import StreamWriter
+from cop.store.streams import StreamWriter, stream_history
 
 log = logging.getLogger(__name__)
 
@@ -122,27 +121,19 @@ class ReadingHistory:
     ) -> list[dict[str, Any]]:
         """Readings received since `since`, optionally of one platform or substance, within the
         reader's scope: envelopes as dicts, oldest first, at most `limit` (the newest)."""
-        start_ms = int(since.timestamp() * 1000)
-        rows = self.store.client.xrevrange(
-            self.store.keys.stream(KIND), "+", f"{start_ms}-0", count=HISTORY_LIMIT
-        )
-        found: list[dict[str, Any]] = []
-        for _sid, fields in rows or []:
-            envelope = orjson.loads((fields or {})[b"e"])
+
+        def wanted(envelope: dict[str, Any]) -> bool:
             data = envelope["data"]
-            if data.get("type") != "reading" or data.get("deleted"):
-                continue
-            if platform_id is not None and data["platform_id"] != platform_id:
-                continue
-            if substance_key is not None and data.get("substance_key") != substance_key:
-                continue
-            if not can_read(data.get("prov_code")):
-                continue
-            found.append(envelope)
-            if len(found) >= limit:
-                break
-        found.reverse()
-        return found
+            return (
+                data.get("type") == "reading"
+                and not data.get("deleted")
+                and (platform_id is None or data["platform_id"] == platform_id)
+                and (substance_key is None or data.get("substance_key") == substance_key)
+            )
+
+        return stream_history(
+            self.store, KIND, since=since, can_read=can_read, keep=wanted, limit=limit, scan=HISTORY_LIMIT
+        )
 
     def samples(self, substance_key: str, since: datetime) -> list[Sample]:
         """Readings of one substance with a value in ppm, as the rate estimate needs them."""

@@ -6,7 +6,13 @@ import importlib
 
 from cop.feeds.base import FEEDS, Feed
 
-FEED_MODULES = ("cop.feeds.heartbeat", "cop.feeds.positions", "cop.feeds.hospitals", "cop.feeds.chem")
+FEED_MODULES = (
+    "cop.feeds.heartbeat",
+    "cop.feeds.positions",
+    "cop.feeds.hospitals",
+    "cop.feeds.chem",
+    "cop.feeds.indicators",
+)
 
 
 def load_feeds() -> dict[str, type[Feed]]:

@@ -70,6 +70,14 @@ class Ids(StrEnum):
     HOSPITAL_EMS = "cop-hospital-ems"
     HOSPITAL_COMMENT = "cop-hospital-comment"
 
+    RISK_PAGE = "cop-risk-page"
+    RISK_TILES = "cop-risk-tiles"
+    RISK_MAP = "cop-risk-map"
+    RISK_CHANGES = "cop-risk-changes"
+    RISK_CHARTS = "cop-risk-charts"
+    ALERT_LIST = "cop-alert-list"
+
+    WALL_RISK = "cop-wall-risk"
     WALL = "cop-wall"
     WALL_BANNER = "cop-wall-banner"
     WALL_CLOCK = "cop-wall-clock"
@@ -98,6 +106,11 @@ def layer_id(key: str) -> str:
 
 def discipline_count_id(discipline: str) -> str:
     return f"cop-count-discipline-{discipline}"
+
+
+def risk_chart_id(indicator: str) -> str:
+    """The history chart of one indicator on the risk page."""
+    return f"cop-risk-chart-{indicator}"
 
 
 def buffer_input_id(zone_type: str) -> str:

@@ -6,6 +6,7 @@ from dash import html
 
 from cop.layouts.ids import Ids
 from cop.layouts.map import live_map
+from cop.layouts.risk import risk_context
 
 
 def wall_page(tile_url: str | None, stale_after_s: float) -> html.Div:
@@ -23,6 +24,12 @@ def wall_page(tile_url: str | None, stale_after_s: float) -> html.Div:
                         children=[
                             html.Div("--:--:--", id=Ids.WALL_CLOCK, className="wall-clock"),
                             html.Div("Brussels time", className="wall-clock-label"),
+                            html.H2("Risk"),
+                            html.Div(
+                                id=Ids.WALL_RISK,
+                                className="risk-tiles wall-risk",
+                                **{"data-context": risk_context()},
+                            ),
                             html.H2("Units by discipline"),
                             html.Table(id=Ids.WALL_COUNTS, className="wall-table"),
                             html.H2("Units by status"),

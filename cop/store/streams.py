@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
+import orjson
 import redis
 
 from cop.domain import kinds as _kinds  # noqa: F401  (registers every payload model)
@@ -90,3 +92,30 @@ class StreamReader:
 
     def length(self, kind: str) -> int:
         return int(self.client.xlen(self.keys.stream(kind)))
+
+
+def stream_history(
+    store: Any,
+    kind: str,
+    *,
+    since: datetime,
+    can_read: Callable[[str | None], bool] = lambda _p: True,
+    keep: Callable[[dict[str, Any]], bool] = lambda _e: True,
+    limit: int = 5000,
+    scan: int = 20_000,
+) -> list[dict[str, Any]]:
+    """Envelopes (as dicts) received since `since`, within the reader's scope and passing `keep`,
+    oldest first: the newest `limit` of at most `scan` entries read back."""
+    start_ms = int(since.timestamp() * 1000)
+    rows = store.client.xrevrange(store.keys.stream(kind), "+", f"{start_ms}-0", count=scan)
+    found: list[dict[str, Any]] = []
+    for _sid, fields in rows or []:
+        envelope = orjson.loads((fields or {})[ENVELOPE_FIELD])
+        data = envelope["data"]
+        readable = can_read(data.get("prov_code")) or any(can_read(p) for p in data.get("prov_codes") or ())
+        if readable and keep(envelope):
+            found.append(envelope)
+            if len(found) >= limit:
+                break
+    found.reverse()
+    return found
