@@ -68,12 +68,22 @@
 
   // -- attach: a risk page or a wall in the document -------------------------------------------
 
+  function host() {
+    return document.getElementById("cop-risk-page") || document.getElementById("cop-wall-risk");
+  }
+
+  function loadContext() {
+    const el = host();
+    if (!risk.context && el) risk.context = JSON.parse(el.dataset.context);
+    return !!risk.context;
+  }
+
   function check() {
-    const host = document.getElementById("cop-risk-page") || document.getElementById("cop-wall-risk");
-    if (!host || !window.COP.live) return;
-    if (!risk.context) risk.context = JSON.parse(host.dataset.context);
-    if (risk.loadedFor === host) return;
-    risk.loadedFor = host;
+    const el = host();
+    if (!el || !window.COP.live || !loadContext()) return;
+    const host_ = el;
+    if (risk.loadedFor === host_) return;
+    risk.loadedFor = host_;
     risk.chartsDirty = true;
     fetch("/api/v1/indicators/history?hours=" + HOURS, { credentials: "same-origin" })
       .then(function (r) { return r.ok ? r.json() : { items: [] }; })
@@ -160,8 +170,8 @@
     for (const env of current()) {
       const d = env.data;
       const provs = d.prov_codes && d.prov_codes.length ? d.prov_codes : d.prov_code ? [d.prov_code] : [];
-      const all = d.scope === "national" ? Object.keys(risk.context.provinces) : provs;
-      for (const p of all) {
+      // National indicators are on the tiles; the map shows where the country differs.
+      for (const p of provs) {
         if (!worst[p] || d.severity > worst[p].severity) worst[p] = { severity: d.severity, causes: [] };
         if (d.severity > 0 && d.severity === worst[p].severity) worst[p].causes.push(scaleOf(d.indicator).name + ": " + d.label);
       }
@@ -171,6 +181,7 @@
 
   risk.onLayerAdd = function (e) {
     const group = e.target;
+    if (!loadContext()) return;
     fetch("/geo/be_provinces.geojson", { credentials: "same-origin" })
       .then(function (r) { return r.json(); })
       .then(function (geo) {
@@ -242,7 +253,8 @@
             height: 190, title: { text: scale.name + (traces.length ? "" : " · no data"), font: { size: 12 } },
             margin: { l: 90, r: 8, t: 26, b: 26 }, showlegend: false,
             paper_bgcolor: "#131c26", plot_bgcolor: "#131c26", font: { color: "#c9d5e0", size: 10 },
-            xaxis: { type: "date", gridcolor: "#243240" },
+            xaxis: { type: "date", gridcolor: "#243240",
+                     range: [stampFmt.format(new Date(Date.now() - HOURS * 3600 * 1000)), stampFmt.format(new Date())] },
             yaxis: { gridcolor: "#243240", tickmode: "array", tickvals: scale.levels.map(function (l) { return l.level; }),
                      ticktext: scale.levels.map(function (l) { return l.code; }),
                      range: [scale.levels[0].level - 0.3, scale.levels[scale.levels.length - 1].level + 0.3] },

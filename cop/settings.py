@@ -57,6 +57,12 @@ class Settings(BaseSettings):
     feed_stale_after_s: float = Field(default=30.0, gt=0)
     hospital_stale_after_s: float = Field(default=3600.0, gt=0, description="a bed report this old is stale")
     tile_url: str | None = None
+    cap_sender: str = Field(default="cop@localhost", description="the CAP <sender> of alerts published here")
+    cap_feed_urls: list[str] = Field(
+        default_factory=list, description="CAP, EDXL-DE, Atom or RSS URLs the cap feed polls (JSON list)"
+    )
+    cap_poll_s: float = Field(default=60.0, ge=5)
+    cap_max_bytes: int = Field(default=5_000_000, ge=10_000)
 
     stream_maxlen: dict[str, int] = Field(default_factory=lambda: dict(DEFAULT_STREAM_MAXLEN))
     hub_group: str = "hub"

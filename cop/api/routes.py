@@ -19,6 +19,7 @@ from cop.domain.errors import FieldProblem, InvalidInput, problems_from
 from cop.domain.hospitals import BedType
 from cop.domain.indicators import scales
 from cop.domain.users import User
+from cop.feeds.cap import AlertBook
 from cop.feeds.chem import PlumeRuns, ReadingHistory, ingest_readings
 from cop.feeds.hospitals import HospitalUpdates
 from cop.feeds.indicators import ingest_indicators
@@ -49,6 +50,7 @@ def create_api(store: Store, users: UserStore) -> Blueprint:
     plumes = PlumeRuns(store)
     zones = ZoneEditor(store)
     history = ReadingHistory(store)
+    alerts = AlertBook(store)
 
     @api.errorhandler(HTTPException)
     def http_error(error: HTTPException) -> Response:
@@ -139,6 +141,55 @@ def create_api(store: Store, users: UserStore) -> Blueprint:
             limit=int(_number_arg("limit", default=20000.0, low=1.0, high=50000.0)),
         )
         return json_response({"count": len(items), "items": items})
+
+    @api.post("/cap")
+    @authenticated
+    def post_cap() -> Response:
+        """CAP 1.2/1.1, EDXL-DE 1.0/2.0 carrying CAP, or an Atom/RSS feed; each alert on its own.
+        Links in an index feed are reported, not fetched (the cap feed fetches configured sources)."""
+        result = alerts.import_document(
+            request.get_data(cache=False),
+            source=g.token.source if g.token is not None else f"user:{g.user.username}",
+            now=datetime.now(UTC),
+            origin=request.remote_addr or "",
+        )
+        status = 200 if result["accepted"] or not result["rejected"] else 422
+        return json_response(result, status)
+
+    @api.get("/cap/feed")
+    @authenticated
+    def cap_feed() -> Response:
+        """Our published alerts as an Atom feed, each entry carrying its CAP 1.2 document."""
+        body = alerts.atom(base_url=request.host_url.rstrip("/"), now=datetime.now(UTC))
+        return Response(body, mimetype="application/atom+xml")
+
+    @api.get("/cap/<alert_id>")
+    @authenticated
+    def cap_document(alert_id: str) -> Response:
+        """One of our published alerts as CAP 1.2."""
+        body = alerts.cap_document(alert_id)
+        if body is None:
+            return json_response(
+                {"error": "not_found", "field": "alert_id", "message": f"no published alert {alert_id!r}"},
+                404,
+            )
+        return Response(body, mimetype="application/cap+xml")
+
+    @api.post("/alerts/drafts")
+    @authenticated
+    def draft_alert() -> Response:
+        """A coordinator's draft alert (published only after a second person approves it)."""
+        alert_id = alerts.draft(_json_object(), user=_person(), now=datetime.now(UTC), origin=_origin())
+        return json_response({"id": alert_id, "state": "draft"}, 201)
+
+    @api.post("/alerts/<alert_id>/approve")
+    @authenticated
+    def approve_alert(alert_id: str) -> Response:
+        """A second person approves a draft: it is published as CAP 1.2 and in the Atom feed."""
+        published = alerts.approve(alert_id, user=_person(), now=datetime.now(UTC), origin=_origin())
+        return json_response(
+            {"id": alert_id, "state": published.state.value, "cap": f"/api/v1/cap/{alert_id}"}
+        )
 
     @api.get("/readings")
     @authenticated
@@ -314,10 +365,10 @@ def _origin() -> str:
 
 
 def _person() -> User:
-    """Zones are changed by a person, named in the audit: API tokens may not."""
+    """Zones and our own alerts are changed by a person, named in the audit: API tokens may not."""
     user: User | None = g.user
     if user is None:
-        raise NotAllowed("zones are changed by a logged-in person, not by an API token")
+        raise NotAllowed("this is changed by a logged-in person, not by an API token")
     return user
 
 

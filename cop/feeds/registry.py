@@ -12,6 +12,7 @@ FEED_MODULES = (
     "cop.feeds.hospitals",
     "cop.feeds.chem",
     "cop.feeds.indicators",
+    "cop.feeds.cap",
 )
 
 

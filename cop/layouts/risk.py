@@ -62,9 +62,11 @@ def risk_page() -> html.Div:
                     html.Section(
                         className="risk-map-box",
                         children=[
-                            html.H2("Worst level per province"),
+                            html.H2("Worst regional level per province"),
                             dl.Map(
                                 id=Ids.RISK_MAP,
+                                center=[50.55, 4.65],
+                                zoom=7,
                                 bounds=[list(BELGIUM_BOUNDS[0]), list(BELGIUM_BOUNDS[1])],
                                 zoomSnap=0.25,
                                 zoomControl=False,
