@@ -136,7 +136,8 @@ class AlertDraft(BaseModel):
         unknown = sorted(set(value) - set(LANGUAGES))
         if unknown:
             raise ValueError(f"unknown language {unknown[0]!r} (nl, fr, de, en)")
-        filled = {k: v for k, v in value.items() if (v.get("headline") or "").strip()}
+        # Always in the order nl, fr, de, en, whatever order they came in.
+        filled = {k: value[k] for k in LANGUAGES if k in value and (value[k].get("headline") or "").strip()}
         if not filled:
             raise ValueError("a headline in at least one language (nl, fr, de, en) is required")
         for language, text in filled.items():
