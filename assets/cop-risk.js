@@ -78,7 +78,18 @@
     return !!risk.context;
   }
 
+  function checkMap() {
+    const lm = COP.liveMap;
+    if (!lm || !lm.groups || !lm.groups["public-alerts-cap-"] || !window.COP.live) return;
+    if (!risk.alertsSubscribed) {
+      risk.alertsSubscribed = true;
+      COP.live.subscribe("alert", onAlerts);
+    }
+    renderAlertLayer();
+  }
+
   function check() {
+    checkMap();
     const el = host();
     if (!el || !window.COP.live || !loadContext()) return;
     const host_ = el;
@@ -92,7 +103,7 @@
         if (!risk.subscribed) {
           risk.subscribed = true;
           COP.live.subscribe("indicator", onIndicators);
-          COP.live.subscribe("alert", onAlerts);
+          if (!risk.alertsSubscribed) { risk.alertsSubscribed = true; COP.live.subscribe("alert", onAlerts); }
         } else {
           onIndicators(Array.from(COP.live.entities("indicator").values()), { snapshot: true });
           onAlerts(Array.from(COP.live.entities("alert").values()), { snapshot: true });
@@ -267,27 +278,91 @@
 
   // -- alerts ---------------------------------------------------------------------------------------
 
+  const SEVERITY_COLOUR = { Extreme: "#e5484d", Severe: "#f76b15", Moderate: "#ffd60a", Minor: "#5ec8f0" };
+
+  function effectiveState(d, now) {
+    if (d.state === "active" || d.state === "published") {
+      return d.expires && Date.parse(d.expires) < now ? "expired" : d.state;
+    }
+    return d.state;
+  }
+
   function renderAlerts() {
+    renderAlertLayer();
     const el = document.getElementById("cop-alert-list");
     if (!el) return;
     const now = Date.now();
+    const me = COP.live && COP.live.hello ? COP.live.hello.user : null;
     const rows = Array.from(risk.alerts.values())
-      .sort(function (a, b) { return Date.parse(b.data.sent) - Date.parse(a.data.sent); })
+      .sort(function (a, b) { return Date.parse(b.observed_at) - Date.parse(a.observed_at); })
       .map(function (env) {
         const d = env.data;
-        const expired = d.expires && Date.parse(d.expires) < now;
-        const state = d.state !== "active" ? d.state : expired ? "expired" : "active";
+        const state = effectiveState(d, now);
+        let actions = "";
+        if (state === "draft") {
+          actions = "<br><span class='draft-tag'>DRAFT by " + esc(d.author) + ", awaiting a second person</span>" +
+            (me && me !== d.author ? " <button class='button' data-approve='" + esc(env.id) + "'>Approve and publish</button>" : "");
+        } else if (d.origin === "ours" && state !== "draft") {
+          actions = " <a href='/api/v1/cap/" + esc(env.id) + "' target='_blank'>CAP</a> · approved by " + esc(d.approver);
+        }
         return "<li class='alert-row state-" + esc(state) + " severity-" + esc((d.severity || "").toLowerCase()) +
           "' data-alert='" + esc(env.id) + "'><b>" + esc(d.headline || d.event) + "</b> <span class='muted'>" +
           esc(d.event) + " · " + esc(d.severity) + " · " + esc(d.urgency) + " · " + esc(state) +
           (d.status !== "Actual" ? " · " + esc(d.status).toUpperCase() : "") + "</span><br><span class='muted'>" +
-          esc(d.sender) + " · sent " + fmt.format(new Date(Date.parse(d.sent))) +
+          esc(d.sender_name || d.sender) + (d.sent ? " · sent " + fmt.format(new Date(Date.parse(d.sent))) : "") +
           (d.expires ? " · expires " + fmt.format(new Date(Date.parse(d.expires))) : "") +
           (d.prov_codes && d.prov_codes.length ? " · " + d.prov_codes.map(function (p) {
             return esc(risk.context.provinces[p] || p);
-          }).join(", ") : "") + "</span></li>";
+          }).join(", ") : "") + "</span>" + actions + "</li>";
       });
-    setHtml(el, rows.length ? "<ul class='alert-list'>" + rows.join("") + "</ul>" : "<p class='muted'>No alert.</p>");
+    setHtml(el, (risk.alertMessage ? "<p class='form-message' data-message>" + esc(risk.alertMessage) + "</p>" : "") +
+      (rows.length ? "<ul class='alert-list'>" + rows.join("") + "</ul>" : "<p class='muted'>No alert.</p>"));
+    if (!el.dataset.wired) {
+      el.dataset.wired = "1";
+      el.addEventListener("click", function (e) {
+        const button = e.target.closest("button[data-approve]");
+        if (!button) return;
+        const id = button.dataset.approve;
+        fetch("/api/v1/alerts/" + encodeURIComponent(id) + "/approve", {
+          method: "POST", credentials: "same-origin", headers: { "Content-Type": "application/json" }, body: "{}",
+        }).then(function (r) {
+          return r.json().then(function (j) {
+            risk.alertMessage = r.ok ? "Published." : "Not published: " + (j.errors ? j.errors.map(function (x) {
+              return x.field + ": " + x.problem; }).join("; ") : j.message);
+            renderAlerts();
+          });
+        });
+      });
+    }
+  }
+
+  // Alerts on the live map ("Public alerts (CAP)" layer): areas coloured by severity.
+  function renderAlertLayer() {
+    const lm = COP.liveMap;
+    const group = lm && lm.groups && lm.groups["public-alerts-cap-"];
+    if (!group) return;
+    if (risk.alertGroup !== group) { risk.alertGroup = group; risk.alertLayers = new Map(); }
+    const now = Date.now();
+    const wanted = new Set();
+    for (const [id, env] of risk.alerts) {
+      const d = env.data;
+      const state = effectiveState(d, now);
+      if (!d.geometry || (state !== "active" && state !== "published")) continue;
+      wanted.add(id);
+      const key = id + "@" + env.observed_at;
+      const old = risk.alertLayers.get(id);
+      if (old && old.key === key) continue;
+      if (old) group.removeLayer(old.layer);
+      const colour = SEVERITY_COLOUR[d.severity] || "#c9d5e0";
+      const layer = L.geoJSON(d.geometry, { style: { color: colour, weight: 2, dashArray: "2 6", fillColor: colour,
+                                                     fillOpacity: 0.08 } })
+        .bindTooltip(esc(d.headline || d.event) + " · " + esc(d.severity), { sticky: true });
+      group.addLayer(layer);
+      risk.alertLayers.set(id, { key: key, layer: layer });
+    }
+    for (const [id, entry] of risk.alertLayers) {
+      if (!wanted.has(id)) { group.removeLayer(entry.layer); risk.alertLayers.delete(id); }
+    }
   }
 
   function render() {

@@ -22,6 +22,7 @@ from cop.auth import current_scope_user, init_auth
 from cop.callbacks.chem import register_chem_callbacks
 from cop.callbacks.hospitals import register_hospital_callbacks
 from cop.callbacks.map import register_map_callbacks
+from cop.callbacks.risk import register_risk_callbacks
 from cop.domain.users import User
 from cop.feeds.hospitals import HospitalUpdates, seed_hospitals
 from cop.geo.reference import data_path
@@ -98,7 +99,7 @@ def page_layout(spec: PageSpec, settings: Settings, store: Store) -> Callable[..
         if spec.key == "wall":
             return wall_page(settings.tile_url, settings.stale_after_s)
         if spec.key == "risk":
-            return risk_page()
+            return risk_page(current_scope_user())
         if spec.key == "hospitals":
             return hospitals_page(current_scope_user(), settings.hospital_stale_after_s)
         return html.Div(
@@ -220,4 +221,5 @@ def create_app(settings: Settings, store: Store | None = None) -> CopApp:
     register_map_callbacks(app)
     register_hospital_callbacks(app, updates)
     register_chem_callbacks(app, store)
+    register_risk_callbacks(app, store)
     return CopApp(server=server, dash=app, socketio=sio, store=store, users=users)

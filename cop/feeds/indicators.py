@@ -152,6 +152,7 @@ AIR_STATIONS = (
     {"id": "42R010", "name": "Antwerp (Linkeroever)", "lat": 51.236, "lon": 4.385},
     {"id": "43N063", "name": "Liège (Jemeppe)", "lat": 50.616, "lon": 5.497},
 )
+SIM_METEO_SENDER = "kmi-sim@meteo.example.be"
 # The orange wind warning moves across the country, west to east, one province step at a time.
 WIND_PATH = (
     ("30000", "10000"),
@@ -177,6 +178,7 @@ class IndicatorsFeed(Feed):
         self.rng = random.Random(self.settings.sim_seed + 6)
         self.last_capacity: datetime | None = None
         self.wind_step = -1
+        self.last_warning: tuple[str, str] | None = None
         self.sent = 0
 
     def info(self) -> dict[str, Any]:
@@ -209,8 +211,11 @@ class IndicatorsFeed(Feed):
             self.wind_step = step
             active = set(WIND_PATH[step - 1]) if step > 0 else set()
             ahead = set(WIND_PATH[step]) if step < len(WIND_PATH) else set()
+            self.publish_wind_warning(now, sorted(active))
             for prov in provinces():
-                level = "orange" if prov in active else "yellow" if prov in ahead else "green"
+                if prov in active:
+                    continue  # set by the CAP warning itself (cop.feeds.cap)
+                level = "yellow" if prov in ahead else "green"
                 items.append(
                     {
                         "indicator": "kmi_warning",
@@ -218,7 +223,7 @@ class IndicatorsFeed(Feed):
                         "scope_id": prov,
                         "phenomenon": "wind",
                         "level": level,
-                        "value": 115.0 if level == "orange" else 90.0 if level == "yellow" else 45.0,
+                        "value": 90.0 if level == "yellow" else 45.0,
                         "unit": "km/h gusts",
                         "valid_from": stamp,
                         "valid_to": (now + timedelta(hours=6)).isoformat(),
@@ -261,6 +266,59 @@ class IndicatorsFeed(Feed):
             dose = 95 + 12 * math.sin(elapsed / 600.0) + self.rng.uniform(-4, 4)
             items.append(self.station("gamma", GAMMA_STATION, stamp, value=round(dose, 1), unit="nSv/h"))
         return items
+
+    def publish_wind_warning(self, now: datetime, active: list[str]) -> None:
+        """The orange wind warning as KMI would send it: a CAP alert updating the previous one
+        (or cancelling it once the storm has passed), through the CAP import."""
+        from cop.feeds.cap import AlertBook
+        from cop.standards.cap import Area, CapAlert, Info, cap_time, write_cap
+
+        iso = {
+            f["properties"]["prov_code"]: f["properties"]["iso_3166_2"]
+            for f in load_geojson("be_provinces.geojson")["features"]
+        }
+        sent = cap_time(now.replace(microsecond=0))
+        previous = self.last_warning
+        if not active and previous is None:
+            return
+        identifier = f"KMI-SIM-WIND-{now:%Y%m%dT%H%M%S}"
+        alert = CapAlert(
+            version="1.2",
+            identifier=identifier,
+            sender=SIM_METEO_SENDER,
+            sent=sent,
+            status="Exercise",
+            msg_type="Cancel" if not active else ("Update" if previous else "Alert"),
+            scope="Public",
+            references=[(SIM_METEO_SENDER, previous[0], previous[1])] if previous else [],
+            note="Simulated for the COP demo",
+            infos=[
+                Info(
+                    language="en-GB",
+                    categories=["Met"],
+                    event="Wind",
+                    urgency="Expected",
+                    severity="Severe",
+                    certainty="Likely",
+                    headline="Orange warning: severe gusts 100–130 km/h",
+                    description="A storm crosses the country from the west; gusts up to 120 km/h.",
+                    instruction="Be prepared: secure loose objects, avoid woods and parks.",
+                    effective=sent,
+                    expires=cap_time((now + timedelta(hours=3)).replace(microsecond=0)),
+                    sender_name="KMI/IRM (simulated)",
+                    parameters=[("awareness_type", "1; Wind"), ("awareness_level", "3; orange; Severe")],
+                    areas=[
+                        Area(
+                            desc="Provinces under the storm", geocodes=[("ISO3166-2", iso[p]) for p in active]
+                        )
+                    ]
+                    if active
+                    else [],
+                )
+            ],
+        )
+        AlertBook(self.store).import_document(write_cap(alert), source="sim:kmi", now=now)
+        self.last_warning = (identifier, sent) if active else None
 
     @staticmethod
     def station(indicator: str, station: dict[str, Any], stamp: str, **extra: Any) -> dict[str, Any]:

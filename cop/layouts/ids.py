@@ -76,6 +76,19 @@ class Ids(StrEnum):
     RISK_CHANGES = "cop-risk-changes"
     RISK_CHARTS = "cop-risk-charts"
     ALERT_LIST = "cop-alert-list"
+    ALERT_FORM = "cop-alert-form"
+    ALERT_EVENT = "cop-alert-event"
+    ALERT_CATEGORY = "cop-alert-category"
+    ALERT_URGENCY = "cop-alert-urgency"
+    ALERT_SEVERITY = "cop-alert-severity"
+    ALERT_CERTAINTY = "cop-alert-certainty"
+    ALERT_PROVINCES = "cop-alert-provinces"
+    ALERT_MAP = "cop-alert-map"
+    ALERT_DRAW = "cop-alert-draw"
+    ALERT_EXPIRES = "cop-alert-expires"
+    ALERT_EXERCISE = "cop-alert-exercise"
+    ALERT_SUBMIT = "cop-alert-submit"
+    ALERT_MESSAGE = "cop-alert-message"
 
     WALL_RISK = "cop-wall-risk"
     WALL = "cop-wall"
@@ -111,6 +124,11 @@ def discipline_count_id(discipline: str) -> str:
 def risk_chart_id(indicator: str) -> str:
     """The history chart of one indicator on the risk page."""
     return f"cop-risk-chart-{indicator}"
+
+
+def alert_text_id(language: str, part: str) -> str:
+    """One text input of the alert draft: `part` is headline, description or instruction."""
+    return f"cop-alert-{part}-{language}"
 
 
 def buffer_input_id(zone_type: str) -> str:

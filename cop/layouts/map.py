@@ -45,6 +45,7 @@ LIVE_LAYERS: tuple[LayerSpec, ...] = (
     LayerSpec("chem", "Chemical readings"),
     LayerSpec("plumes", "Plumes"),
     LayerSpec("zones", "Intervention zones"),
+    LayerSpec("alerts", "Public alerts (CAP)"),
 )
 
 
