@@ -270,21 +270,32 @@ def _pairs(element: etree._Element, name: str, ns: str) -> list[tuple[str, str]]
 
 
 def _info(info: etree._Element, ns: str) -> Info:
+    # One pass over the children (the schema has already checked which may appear, and how often).
+    texts: dict[str, str] = {}
+    categories = []
+    for child in info:
+        if not isinstance(child.tag, str):
+            continue
+        name = child.tag[len(ns) + 2 :]
+        if name == "category":
+            categories.append((child.text or "").strip())
+        elif name not in texts:
+            texts[name] = (child.text or "").strip()
     result = Info(
-        language=_text(info, "language", ns) or "en-US",
-        categories=[(c.text or "").strip() for c in info.iterfind(f"{{{ns}}}category")],
-        event=_text(info, "event", ns),
-        urgency=_text(info, "urgency", ns),
-        severity=_text(info, "severity", ns),
-        certainty=_text(info, "certainty", ns),
-        headline=_text(info, "headline", ns),
-        description=_text(info, "description", ns),
-        instruction=_text(info, "instruction", ns),
-        effective=_text(info, "effective", ns) or None,
-        onset=_text(info, "onset", ns) or None,
-        expires=_text(info, "expires", ns) or None,
-        sender_name=_text(info, "senderName", ns),
-        web=_text(info, "web", ns),
+        language=texts.get("language") or "en-US",
+        categories=categories,
+        event=texts.get("event", ""),
+        urgency=texts.get("urgency", ""),
+        severity=texts.get("severity", ""),
+        certainty=texts.get("certainty", ""),
+        headline=texts.get("headline", ""),
+        description=texts.get("description", ""),
+        instruction=texts.get("instruction", ""),
+        effective=texts.get("effective") or None,
+        onset=texts.get("onset") or None,
+        expires=texts.get("expires") or None,
+        sender_name=texts.get("senderName", ""),
+        web=texts.get("web", ""),
         event_codes=_pairs(info, "eventCode", ns),
         parameters=_pairs(info, "parameter", ns),
     )
