@@ -354,3 +354,54 @@ def test_conformance_feed_and_envelope_are_stored_alert_by_alert(app, token, sto
         headers=bearer(token),
     )
     assert index.status_code == 200 and len(index.json["links"]) == 2 and index.json["accepted"] == []
+
+
+def test_the_cap_poller_fetches_configured_feeds_and_the_alerts_they_link(store, hub, settings):
+    """An Atom index feed on a local server links two alerts; the poller fetches each once."""
+    import http.server
+
+    from cop.feeds.cap import CapFeed
+
+    sent = datetime.now(UTC).replace(microsecond=0) - timedelta(minutes=3)
+    pages: dict[str, bytes] = {"/a1.cap": cap("p1", sent), "/a2.cap": cap("p2", sent + timedelta(minutes=1))}
+    hits: list[str] = []
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):
+            hits.append(self.path)
+            body = pages.get(self.path)
+            self.send_response(200 if body else 404)
+            self.end_headers()
+            self.wfile.write(body or b"")
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    base = f"http://127.0.0.1:{server.server_address[1]}"
+    stamp = sent.isoformat()
+    entries = "".join(
+        f'<entry><id>{n}</id><title>t</title><updated>{stamp}</updated><link href="{base}/{n}.cap"/></entry>'
+        for n in ("a1", "a2")
+    )
+    pages["/feed.atom"] = (
+        f'<feed xmlns="http://www.w3.org/2005/Atom"><id>x</id><title>t</title><updated>{stamp}</updated>'
+        f"{entries}</feed>"
+    ).encode()
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        poller = CapFeed(
+            store,
+            settings=settings.model_copy(update={"cap_feed_urls": [f"{base}/feed.atom", f"{base}/gone"]}),
+        )
+        poller.tick(datetime.now(UTC))
+        poller.last_poll = None
+        poller.tick(datetime.now(UTC))  # a second poll fetches the feed again, not the alerts
+    finally:
+        server.shutdown()
+    assert sorted(hits) == ["/a1.cap", "/a2.cap", "/feed.atom", "/feed.atom", "/gone", "/gone"]
+    assert poller.imported == 2 and "404" in poller.failures[f"{base}/gone"]
+    drain(hub, "alert")
+    state = StateStore(store.client, store.keys)
+    assert state.get("alert", alert_entity_id("meteo@example.be", "p2")).data["state"] == "active"
