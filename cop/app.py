@@ -25,7 +25,9 @@ from cop.callbacks.map import register_map_callbacks
 from cop.callbacks.risk import register_risk_callbacks
 from cop.domain.users import User
 from cop.feeds.hospitals import HospitalUpdates, seed_hospitals
+from cop.feeds.logbook import IncidentDesk
 from cop.geo.reference import data_path
+from cop.hub.worker import SocketIOEmitter
 from cop.layouts.chem import IncidentChoice
 from cop.layouts.hospitals import forbidden, hospital_form, hospitals_page
 from cop.layouts.map import map_page
@@ -131,7 +133,10 @@ def create_app(settings: Settings, store: Store | None = None) -> CopApp:
     )
     users = init_auth(server, store, settings)
     seed_hospitals(store)  # first start only
-    server.register_blueprint(create_api(store, users))
+    IncidentDesk(store).seed_daily_operations()  # first start only
+    # Logbook entries are pushed to their rooms through the same message queue as the hub's deltas.
+    log_emitter = SocketIOEmitter(store.url, store.keys.socketio_channel)
+    server.register_blueprint(create_api(store, users, log_emitter))
 
     @server.get("/healthz")
     def healthz() -> Response:

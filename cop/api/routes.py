@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
+from zoneinfo import ZoneInfo
 
 import orjson
 import redis
@@ -15,6 +16,7 @@ from werkzeug.exceptions import HTTPException
 from cop.api.ingest import read_batch
 from cop.auth import api_auth
 from cop.domain.chem import PlumeRequest
+from cop.domain.envelope import Envelope
 from cop.domain.errors import FieldProblem, InvalidInput, problems_from
 from cop.domain.hospitals import BedType
 from cop.domain.indicators import scales
@@ -23,10 +25,14 @@ from cop.feeds.cap import AlertBook
 from cop.feeds.chem import PlumeRuns, ReadingHistory, ingest_readings
 from cop.feeds.hospitals import HospitalUpdates
 from cop.feeds.indicators import ingest_indicators
+from cop.feeds.logbook import Emitter, IncidentDesk, LogBook, LogQuery, may_read, since_text, to_csv, to_html
+from cop.feeds.logbook import public as public_entry
 from cop.feeds.positions import ingest_positions
+from cop.feeds.sitreps import SitReps, compare, sitrep_html
 from cop.feeds.zones import NotAllowed, ZoneEditor, units_inside
 from cop.settings import STREAM_KINDS
 from cop.standards.have import export_have
+from cop.standards.sitrep import write_sitrep
 from cop.store.connection import Store
 from cop.store.state import StateStore
 from cop.store.streams import StreamWriter, stream_history
@@ -34,13 +40,19 @@ from cop.store.users import UserStore
 
 log = logging.getLogger(__name__)
 ModelT = TypeVar("ModelT", bound=BaseModel)
+BRUSSELS = ZoneInfo("Europe/Brussels")
 
 
 def json_response(value: Any, status: int = 200) -> Response:
     return Response(orjson.dumps(value), status=status, mimetype="application/json")
 
 
-def create_api(store: Store, users: UserStore) -> Blueprint:
+def brussels(value: str) -> str:
+    """An ISO time as Brussels wall-clock time, for printable pages."""
+    return datetime.fromisoformat(value).astimezone(BRUSSELS).strftime("%Y-%m-%d %H:%M:%S")
+
+
+def create_api(store: Store, users: UserStore, emitter: Emitter | None = None) -> Blueprint:
     api = Blueprint("api", __name__, url_prefix="/api/v1")
     authenticated = api_auth(users)
     settings = store.settings
@@ -51,6 +63,20 @@ def create_api(store: Store, users: UserStore) -> Blueprint:
     zones = ZoneEditor(store)
     history = ReadingHistory(store)
     alerts = AlertBook(store)
+    incidents = IncidentDesk(store)
+    logbook = LogBook(store, emitter=emitter)
+    sitreps = SitReps(store)
+
+    def log_query() -> LogQuery:
+        return LogQuery(
+            disciplines=tuple(request.args.getlist("discipline")),
+            categories=tuple(request.args.getlist("category")),
+            author=request.args.get("author") or None,
+            since=since_text(request.args.get("since")),
+            until=since_text(request.args.get("until")),
+            text=request.args.get("q") or None,
+            limit=int(_number_arg("limit", default=500.0, low=1.0, high=5000.0)),
+        )
 
     @api.errorhandler(HTTPException)
     def http_error(error: HTTPException) -> Response:
@@ -189,6 +215,162 @@ def create_api(store: Store, users: UserStore) -> Blueprint:
         published = alerts.approve(alert_id, user=_person(), now=datetime.now(UTC), origin=_origin())
         return json_response(
             {"id": alert_id, "state": published.state.value, "cap": f"/api/v1/cap/{alert_id}"}
+        )
+
+    # -- incidents, logbooks, situation reports ------------------------------------------------
+
+    def readable_incident(incident_id: str) -> Envelope:
+        incident = incidents.get(incident_id)
+        user: User | None = g.user
+        if user is not None and not may_read(user, incident):
+            raise NotAllowed(f"{user.username} may not read incident {incident_id}")
+        return incident
+
+    @api.get("/incidents")
+    @authenticated
+    def get_incidents() -> Response:
+        user: User | None = g.user
+        found = incidents.visible(user) if user else list(state_store.all("incident").values())
+        return json_response({"items": [orjson.loads(e.to_json()) for e in found]})
+
+    @api.post("/incidents")
+    @authenticated
+    def post_incident() -> Response:
+        incident_id = incidents.save(_json_object(), user=_person(), now=datetime.now(UTC), origin=_origin())
+        return json_response({"id": incident_id}, 201)
+
+    @api.patch("/incidents/<incident_id>")
+    @authenticated
+    def patch_incident(incident_id: str) -> Response:
+        current = readable_incident(incident_id)
+        fields = {
+            k: current.data[k]
+            for k in ("title", "incident_type", "lat", "lon", "level", "status", "disciplines")
+        }
+        fields["hospital_managers_may_log"] = current.data.get("hospital_managers_may_log", False)
+        incidents.save(
+            {**fields, **_json_object()},
+            user=_person(),
+            now=datetime.now(UTC),
+            incident_id=incident_id,
+            origin=_origin(),
+        )
+        return json_response({"id": incident_id})
+
+    @api.post("/logbooks/<incident_id>/entries")
+    @authenticated
+    def post_log_entry(incident_id: str) -> Response:
+        """Append an entry. There is no way to change or delete one: correct it with a new entry."""
+        readable_incident(incident_id)
+        entry = logbook.append(
+            incident_id, _json_object(), user=_person(), now=datetime.now(UTC), origin=_origin()
+        )
+        return json_response(entry, 201)
+
+    @api.get("/logbooks/<incident_id>/entries")
+    @authenticated
+    def get_log_entries(incident_id: str) -> Response:
+        """Entries, newest first: `discipline`, `category` (repeatable), `author`, `since`, `until`, `q`."""
+        readable_incident(incident_id)
+        total, entries = logbook.query(incident_id, log_query())
+        return json_response({"total": total, "items": entries})
+
+    @api.get("/logbooks/<incident_id>/entries/<entry_id>")
+    @authenticated
+    def get_log_entry(incident_id: str, entry_id: str) -> Response:
+        """One entry. (PUT, PATCH and DELETE do not exist here, or anywhere: 405.)"""
+        readable_incident(incident_id)
+        entry = logbook.entry(incident_id, entry_id)
+        if entry is None:
+            return json_response(
+                {"error": "not_found", "field": "entry_id", "message": f"no entry {entry_id}"}, 404
+            )
+        return json_response(public_entry(entry))
+
+    @api.get("/logbooks/<incident_id>/export.csv")
+    @authenticated
+    def export_log_csv(incident_id: str) -> Response:
+        incident = readable_incident(incident_id)
+        marker = "-EXERCISE" if incident.exercise else ""
+        response = Response(to_csv(logbook.all_entries(incident_id)), mimetype="text/csv")
+        response.headers["Content-Disposition"] = f"attachment; filename=logbook-{incident_id}{marker}.csv"
+        return response
+
+    @api.get("/logbooks/<incident_id>/export.html")
+    @authenticated
+    def export_log_html(incident_id: str) -> Response:
+        incident = readable_incident(incident_id)
+        return Response(
+            to_html(incident, logbook.all_entries(incident_id), to_local=brussels), mimetype="text/html"
+        )
+
+    @api.get("/sitreps/<incident_id>")
+    @authenticated
+    def get_sitreps(incident_id: str) -> Response:
+        readable_incident(incident_id)
+        return json_response(
+            {"draft": sitreps.draft(incident_id), "published": sitreps.published(incident_id)}
+        )
+
+    @api.post("/sitreps/<incident_id>/generate")
+    @authenticated
+    def generate_sitrep(incident_id: str) -> Response:
+        readable_incident(incident_id)
+        return json_response(sitreps.generate(incident_id, user=_person(), now=datetime.now(UTC)), 201)
+
+    @api.patch("/sitreps/<incident_id>/draft")
+    @authenticated
+    def edit_sitrep(incident_id: str) -> Response:
+        readable_incident(incident_id)
+        body = _json_object()
+        narrative = body.get("narrative")
+        if not isinstance(narrative, dict) or not all(isinstance(v, str) for v in narrative.values()):
+            raise InvalidInput(
+                [FieldProblem("narrative", "an object of texts (situation, actions, outlook, needs)")]
+            )
+        return json_response(sitreps.edit(incident_id, narrative, user=_person()))
+
+    @api.post("/sitreps/<incident_id>/publish")
+    @authenticated
+    def publish_sitrep(incident_id: str) -> Response:
+        readable_incident(incident_id)
+        return json_response(
+            sitreps.publish(incident_id, user=_person(), now=datetime.now(UTC), origin=_origin()), 201
+        )
+
+    @api.get("/sitreps/<incident_id>/<int:number>.xml")
+    @authenticated
+    def sitrep_xml(incident_id: str, number: int) -> Response:
+        readable_incident(incident_id)
+        report = sitreps.report(incident_id, number)
+        previous = sitreps.report(incident_id, number - 1) if number > 1 else None
+        response = Response(write_sitrep(report, previous), mimetype="application/xml")
+        marker = "-EXERCISE" if report["exercise"] else ""
+        response.headers["Content-Disposition"] = (
+            f"attachment; filename=sitrep-{incident_id}-{number}{marker}.xml"
+        )
+        return response
+
+    @api.get("/sitreps/<incident_id>/<int:number>.html")
+    @authenticated
+    def sitrep_page(incident_id: str, number: int) -> Response:
+        readable_incident(incident_id)
+        return Response(
+            sitrep_html(sitreps.report(incident_id, number), to_local=brussels), mimetype="text/html"
+        )
+
+    @api.get("/sitreps/<incident_id>/compare")
+    @authenticated
+    def sitrep_compare(incident_id: str) -> Response:
+        readable_incident(incident_id)
+        a = int(_number_arg("a", default=0.0, low=1.0, high=1e6))
+        b = int(_number_arg("b", default=0.0, low=1.0, high=1e6))
+        return json_response(
+            {
+                "a": a,
+                "b": b,
+                "changes": compare(sitreps.report(incident_id, a), sitreps.report(incident_id, b)),
+            }
         )
 
     @api.get("/readings")

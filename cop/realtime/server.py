@@ -10,10 +10,12 @@ from flask_login import current_user
 from flask_socketio import SocketIO, emit, join_room
 
 from cop.domain.rooms import STATUS_ROOM, kind_room
+from cop.feeds.logbook import log_room, may_read
 from cop.hub.deltas import LIVE_NAMESPACE
 from cop.realtime.snapshot import snapshot
 from cop.settings import STREAM_KINDS
 from cop.store.connection import Store
+from cop.store.state import StateStore
 
 log = logging.getLogger(__name__)
 
@@ -30,6 +32,8 @@ def _kinds(request: Any) -> list[str]:
 
 
 def register_handlers(socketio: SocketIO, store: Store) -> None:
+    state = StateStore(store.client, store.keys)
+
     @socketio.on("connect", namespace=LIVE_NAMESPACE)
     def on_connect(auth: Any = None) -> None:
         if not current_user.is_authenticated:
@@ -61,6 +65,23 @@ def register_handlers(socketio: SocketIO, store: Store) -> None:
             for room in user.data_rooms():
                 join_room(kind_room(room, kind))
         return {"snapshots": [snapshot(store, user, kind) for kind in kinds]}
+
+    @socketio.on("subscribe_log", namespace=LIVE_NAMESPACE)
+    def on_subscribe_log(request: Any) -> dict[str, Any]:
+        """Join the logbook rooms of the incidents asked for that the user may read."""
+        if not current_user.is_authenticated:
+            return {"error": "login required"}
+        wanted = request.get("incidents") if isinstance(request, dict) else None
+        if not isinstance(wanted, list) or not all(isinstance(i, str) for i in wanted):
+            return {"error": "incidents: a list of incident ids is required"}
+        user = current_user.user
+        joined = []
+        for incident_id in wanted[:200]:
+            incident = state.get("incident", incident_id)
+            if incident is not None and may_read(user, incident):
+                join_room(log_room(incident_id))
+                joined.append(incident_id)
+        return {"joined": joined}
 
     @socketio.on("snapshot", namespace=LIVE_NAMESPACE)
     def on_snapshot(request: Any) -> dict[str, Any]:

@@ -30,6 +30,7 @@ def position(
     lon: float = 5.5,
     status: str = "available",
     callsign: str | None = None,
+    discipline: str = "D1",
 ) -> Envelope:
     return Envelope.build(
         kind="position",
@@ -38,7 +39,7 @@ def position(
         observed_at=observed_at,
         data={
             "callsign": callsign or entity_id.upper(),
-            "discipline": "D1",
+            "discipline": discipline,
             "unit_type": "fire engine",
             "status": status,
             "lat": lat,
