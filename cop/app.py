@@ -21,6 +21,7 @@ from cop.api.routes import create_api
 from cop.auth import current_scope_user, init_auth
 from cop.callbacks.chem import register_chem_callbacks
 from cop.callbacks.hospitals import register_hospital_callbacks
+from cop.callbacks.logbook import register_logbook_callbacks
 from cop.callbacks.map import register_map_callbacks
 from cop.callbacks.risk import register_risk_callbacks
 from cop.domain.users import User
@@ -30,6 +31,7 @@ from cop.geo.reference import data_path
 from cop.hub.worker import SocketIOEmitter
 from cop.layouts.chem import IncidentChoice
 from cop.layouts.hospitals import forbidden, hospital_form, hospitals_page
+from cop.layouts.logbook import logbook_page, sitrep_page
 from cop.layouts.map import map_page
 from cop.layouts.pages import PAGES, PageSpec
 from cop.layouts.risk import risk_page
@@ -94,12 +96,19 @@ def incident_choices(store: Store, user: User | None) -> list[IncidentChoice]:
 def page_layout(spec: PageSpec, settings: Settings, store: Store) -> Callable[..., Any]:
     """The layout function of a page (called per request, so it can read the user)."""
 
-    def layout(**_query: Any) -> Any:
+    def layout(**_query: str) -> Any:
         if spec.key == "map":
             user = current_scope_user()
             return map_page(user, settings.tile_url, settings.stale_after_s, incident_choices(store, user))
         if spec.key == "wall":
             return wall_page(settings.tile_url, settings.stale_after_s)
+        if spec.key == "logbook":
+            user = current_scope_user()
+            visible = IncidentDesk(store).visible(user) if user else []
+            return logbook_page(user, visible, _query.get("incident"))
+        if spec.key == "sitrep":
+            user = current_scope_user()
+            return sitrep_page(user, IncidentDesk(store).visible(user) if user else [])
         if spec.key == "risk":
             return risk_page(current_scope_user())
         if spec.key == "hospitals":
@@ -227,4 +236,5 @@ def create_app(settings: Settings, store: Store | None = None) -> CopApp:
     register_hospital_callbacks(app, updates)
     register_chem_callbacks(app, store)
     register_risk_callbacks(app, store)
+    register_logbook_callbacks(app, store, log_emitter)
     return CopApp(server=server, dash=app, socketio=sio, store=store, users=users)

@@ -90,6 +90,50 @@ class Ids(StrEnum):
     ALERT_SUBMIT = "cop-alert-submit"
     ALERT_MESSAGE = "cop-alert-message"
 
+    LOG_PAGE = "cop-log-page"
+    LOG_INCIDENT = "cop-log-incident"
+    LOG_HEADER = "cop-log-header"
+    LOG_DISCIPLINE = "cop-log-discipline"
+    LOG_CATEGORY = "cop-log-category"
+    LOG_AUTHOR = "cop-log-author"
+    LOG_HOURS = "cop-log-hours"
+    LOG_SEARCH = "cop-log-search"
+    LOG_ENTRIES = "cop-log-entries"
+    LOG_COUNT = "cop-log-count"
+    LOG_VERSION = "cop-log-version"
+    LOG_EXPORT_CSV = "cop-log-export-csv"
+    LOG_EXPORT_HTML = "cop-log-export-html"
+    LOG_FORM = "cop-log-form"
+    LOG_NEW_DISCIPLINE = "cop-log-new-discipline"
+    LOG_NEW_CATEGORY = "cop-log-new-category"
+    LOG_NEW_PRIORITY = "cop-log-new-priority"
+    LOG_NEW_EVENT_TIME = "cop-log-new-event-time"
+    LOG_NEW_TEXT = "cop-log-new-text"
+    LOG_NEW_LAT = "cop-log-new-lat"
+    LOG_NEW_LON = "cop-log-new-lon"
+    LOG_NEW_LINKS = "cop-log-new-links"
+    LOG_NEW_CORRECTS = "cop-log-new-corrects"
+    LOG_SUBMIT = "cop-log-submit"
+    LOG_MESSAGE = "cop-log-message"
+    LOG_PHASE = "cop-log-phase"
+    LOG_STATUS = "cop-log-status"
+    LOG_INCIDENT_SAVE = "cop-log-incident-save"
+    LOG_INCIDENT_MESSAGE = "cop-log-incident-message"
+
+    SITREP_PAGE = "cop-sitrep-page"
+    SITREP_INCIDENT = "cop-sitrep-incident"
+    SITREP_GENERATE = "cop-sitrep-generate"
+    SITREP_DRAFT = "cop-sitrep-draft"
+    SITREP_SAVE = "cop-sitrep-save"
+    SITREP_PUBLISH = "cop-sitrep-publish"
+    SITREP_MESSAGE = "cop-sitrep-message"
+    SITREP_PUBLISHED = "cop-sitrep-published"
+    SITREP_COMPARE_A = "cop-sitrep-compare-a"
+    SITREP_COMPARE_B = "cop-sitrep-compare-b"
+    SITREP_CHANGES = "cop-sitrep-changes"
+
+    WALL_TICKER = "cop-wall-ticker"
+    WALL_PHASE = "cop-wall-phase"
     WALL_RISK = "cop-wall-risk"
     WALL = "cop-wall"
     WALL_BANNER = "cop-wall-banner"
@@ -129,6 +173,10 @@ def risk_chart_id(indicator: str) -> str:
 def alert_text_id(language: str, part: str) -> str:
     """One text input of the alert draft: `part` is headline, description or instruction."""
     return f"cop-alert-{part}-{language}"
+
+
+def narrative_id(section: str) -> str:
+    return f"cop-sitrep-narrative-{section}"
 
 
 def buffer_input_id(zone_type: str) -> str:

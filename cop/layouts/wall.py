@@ -15,6 +15,7 @@ def wall_page(tile_url: str | None, stale_after_s: float) -> html.Div:
         className="wall",
         children=[
             html.Div(id=Ids.WALL_BANNER, className="wall-banner", hidden=True, role="alert"),
+            html.Div(id=Ids.WALL_TICKER, className="wall-ticker", role="marquee"),
             html.Div(
                 className="wall-grid",
                 children=[
@@ -24,6 +25,7 @@ def wall_page(tile_url: str | None, stale_after_s: float) -> html.Div:
                         children=[
                             html.Div("--:--:--", id=Ids.WALL_CLOCK, className="wall-clock"),
                             html.Div("Brussels time", className="wall-clock-label"),
+                            html.Div(id=Ids.WALL_PHASE, className="wall-phase"),
                             html.H2("Risk"),
                             html.Div(
                                 id=Ids.WALL_RISK,
