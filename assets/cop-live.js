@@ -35,7 +35,7 @@
   function kindState(kind) {
     let state = live.kinds.get(kind);
     if (!state) {
-      state = { entities: new Map(), seqs: {}, ready: false, pending: false };
+      state = { entities: new Map(), exercise: new Set(), seqs: {}, ready: false, pending: false };
       live.kinds.set(kind, state);
     }
     return state;
@@ -56,6 +56,8 @@
       if (current && observedMs(current) > observedMs(item)) continue;
       if (item.data && item.data.deleted) state.entities.delete(item.id);
       else state.entities.set(item.id, item);
+      if (item.exercise && !(item.data && item.data.deleted)) state.exercise.add(item.id);
+      else state.exercise.delete(item.id);
       changed.push(item);
     }
     live.stats.items += changed.length;
@@ -65,8 +67,10 @@
   function applySnapshot(snap) {
     const state = kindState(snap.kind);
     state.entities = new Map();
+    state.exercise = new Set();
     for (const item of snap.items) {
       if (!(item.data && item.data.deleted)) state.entities.set(item.id, item);
+      if (item.exercise && !(item.data && item.data.deleted)) state.exercise.add(item.id);
     }
     state.seqs = snap.seqs;
     state.ready = true;
@@ -192,6 +196,20 @@
   function setText(el, text) {
     if (el && el.textContent !== text) el.textContent = text;
   }
+
+  // Every page that shows exercise data says so, whatever kind it came in.
+  function renderExercise() {
+    const banner = document.getElementById("cop-exercise-banner");
+    if (!banner) return;
+    const kinds = [];
+    for (const [kind, state] of live.kinds) if (state.exercise.size) kinds.push(kind);
+    const show = kinds.length > 0;
+    if (banner.hidden === show) banner.hidden = !show;
+    const text = "EXERCISE — this page shows exercise data (" + kinds.join(", ") + ")";
+    if (show && banner.textContent !== text) banner.textContent = text;
+  }
+  live.renderExercise = renderExercise;
+  setInterval(renderExercise, 1000);
 
   function renderFeeds(table) {
     const feeds = (live.status && live.status.feeds) || {};

@@ -7,7 +7,7 @@ import math
 import random
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any, ClassVar
 
 import numpy as np
@@ -24,14 +24,16 @@ from cop.domain.envelope import Envelope
 from cop.domain.errors import InvalidInput
 from cop.domain.incidents import CoordinationLevel, IncidentPayload
 from cop.domain.positions import PositionPayload, UnitStatus
-from cop.domain.users import User
+from cop.domain.users import Role, User
 from cop.feeds.base import Feed, register_feed
+from cop.feeds.logbook import LogBook
 from cop.feeds.positions import DEMO_INCIDENT
 from cop.feeds.zones import ZoneEditor
 from cop.geo.boundaries import municipalities
 from cop.geo.crs import to_wgs84
 from cop.geo.plume import Scenario, concentration
 from cop.geo.threats import Sample, run_plume
+from cop.hub.worker import SocketIOEmitter
 from cop.store.audit import audit
 from cop.store.connection import Store
 from cop.store.state import StateStore
@@ -241,6 +243,30 @@ DRONE_SPEED_MS = 12.0
 DRONE_AGL_M = 30.0
 
 
+SIM_DIRECTOR = User(
+    username="dir-cp-ops-sim",
+    display_name="Dir-CP-Ops (simulated)",
+    role=Role.COORDINATOR,
+    created_at=datetime(2026, 1, 1, tzinfo=UTC),
+)
+DEMO_LOG = (
+    (
+        "D1",
+        "information",
+        "Chlorine leak reported at the chemical site, transfer line ruptured; gas cloud visible.",
+    ),
+    ("multi", "decision", "Provincial phase triggered by the governor; CP-Ops at the fire station upwind."),
+    ("D1", "action", "Two fire engines and the hazmat unit on scene; water curtain set up downwind."),
+    ("D3", "decision", "Perimeter closed: E313 exit 25 Tessenderlo, N141 and N174 blocked."),
+    ("D2", "request", "PIT and two ambulances to the medical post at the sports hall."),
+    ("D5", "action", "BE-Alert sent to residents within 2 km: stay inside, close windows and doors."),
+    ("D1", "information", "Drone LIM 01 measuring downwind; chlorine above 1 ppm up to 2 km."),
+    ("D2", "information", "Three workers with respiratory symptoms transported to Heusden-Zolder."),
+    ("D4", "action", "Civil Protection bringing decontamination unit from Brasschaat."),
+    ("multi", "decision", "Shelter-in-place extended to the yellow zone following the plume model."),
+)
+
+
 @dataclass
 class ChemScenario:
     """The demo release: chlorine at the Tessenderlo site, a wind turning slowly."""
@@ -303,6 +329,8 @@ class ChemFeed(Feed):
         self.last_zones: datetime | None = None
         self.plumes = PlumeRuns(store)
         self.zones = ZoneEditor(store)
+        self.logbook = LogBook(store, emitter=SocketIOEmitter(store.url, store.keys.socketio_channel))
+        self.logged = -1
 
     def info(self) -> dict[str, Any]:
         return {"readings": self.readings_sent, "simulate": self.simulate}
@@ -323,6 +351,7 @@ class ChemFeed(Feed):
             out = []
             self.run_plume(now)
             self.last_plume = now
+        self.write_logbook(now)
         due = self.last_zones is None or (now - self.last_zones).total_seconds() >= self.zones_every_s
         if due and self.follow_zones(now):
             self.last_zones = now
@@ -339,6 +368,8 @@ class ChemFeed(Feed):
             level=CoordinationLevel.PROVINCIAL,
             nis_code=nis[0],
             prov_code=prov[0],
+            disciplines=["D1", "D2", "D3", "D4", "D5"],
+            hospital_managers_may_log=True,
         )
         return Envelope.build(
             kind="incident",
@@ -430,6 +461,24 @@ class ChemFeed(Feed):
 
     def run_plume(self, now: datetime) -> None:
         self.plumes.save(self.plume_request(now), actor=SIM_AUTHOR, source="sim:chem", now=now, exercise=True)
+
+    def write_logbook(self, now: datetime) -> None:
+        """The demo's logbook: the disciplines' entries of the first hour, one every 20 s."""
+        index = int(self.elapsed(now) // 20)
+        if index >= len(DEMO_LOG) or index == self.logged:
+            return
+        discipline, category, text = DEMO_LOG[index]
+        try:
+            self.logbook.append(
+                DEMO_INCIDENT_ID,
+                {"discipline": discipline, "category": category, "text": text},
+                user=SIM_DIRECTOR,
+                now=now,
+            )
+        except InvalidInput as error:  # the incident is not in the state yet: next tick
+            log.info("chem simulator: logbook waits (%s)", error)
+            return
+        self.logged = index
 
     def follow_zones(self, now: datetime) -> bool:
         """Redraw the zones from the current plume; False until the hub has both in its state."""

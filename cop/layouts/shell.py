@@ -66,6 +66,9 @@ def shell(user: User | None) -> html.Div:
                     user_menu(user),
                 ],
             ),
+            html.Div(
+                id=Ids.EXERCISE_BANNER, className="exercise-banner shell-exercise", hidden=True, role="note"
+            ),
             html.Main(id=Ids.PAGE, className="page", children=dash.page_container),
         ],
     )
