@@ -18,10 +18,16 @@
     });
   }
 
+  function mapGroup() {
+    const lm = COP.liveMap;
+    const group = lm && lm.groups && lm.groups["logbook-entries"];
+    return group && lm.map && lm.map.getContainer().isConnected ? group : null;
+  }
+
   function wanted() {
     const page = document.getElementById("cop-log-page");
     if (page && page.dataset.incident) return [page.dataset.incident];
-    if (document.getElementById("cop-wall-ticker")) return log.incidents.map(function (e) { return e.id; });
+    if (document.getElementById("cop-wall-ticker") || mapGroup()) return log.incidents.map(function (e) { return e.id; });
     return [];
   }
 
@@ -47,6 +53,34 @@
     log.ticker.unshift(entry);
     log.ticker = log.ticker.slice(0, 12);
     renderTicker();
+    placeOnMap(entry);
+  }
+
+  // -- located entries on the live map ("Logbook entries" layer) ----------------------------------
+
+  function placeOnMap(entry) {
+    const group = mapGroup();
+    if (!group || entry.lat === null || entry.lat === undefined) return;
+    if (log.mapGroup !== group) { log.mapGroup = group; log.markers = new Map(); }
+    if (log.markers.has(entry.id)) return;
+    const marker = L.marker([entry.lat, entry.lon], {
+      icon: L.divIcon({ className: "log-pin", html: "✎", iconSize: [20, 20], iconAnchor: [10, 10] }),
+    }).bindTooltip("<b>" + esc(title(entry.incident_id)) + "</b> · " + esc(entry.discipline) + " · " +
+      esc(entry.category) + " · " + fmt.format(new Date(entry.event_time)) + "<br>" + esc(entry.text.slice(0, 200)) +
+      (entry.corrected_by ? " <i>(corrected)</i>" : ""));
+    group.addLayer(marker);
+    log.markers.set(entry.id, marker);
+  }
+
+  function loadMap() {
+    const group = mapGroup();
+    if (!group) return;
+    for (const id of wanted()) {
+      fetch("/api/v1/logbooks/" + encodeURIComponent(id) + "/entries?limit=500", { credentials: "same-origin" })
+        .then(function (r) { return r.ok ? r.json() : { items: [] }; })
+        .then(function (body) { body.items.forEach(placeOnMap); })
+        .catch(function () { /* live entries still arrive */ });
+    }
   }
 
   function wire() {
@@ -57,9 +91,11 @@
       live.socket.on("log", onEntry);
       live.socket.on("connect", function () { subscribe(); bump(); loadTicker(); });
     }
+    const group = mapGroup();
+    if (group && log.mapGroup !== group) { log.mapGroup = group; log.markers = new Map(); log.subscribedTo = null; }
     const ids = wanted().join(",");
-    if (ids && ids !== log.subscribedTo) { subscribe(); loadTicker(); }
-    if (document.getElementById("cop-wall-ticker") && !log.subscribedWall) {
+    if (ids && ids !== log.subscribedTo) { subscribe(); loadTicker(); loadMap(); }
+    if ((document.getElementById("cop-wall-ticker") || group) && !log.subscribedWall) {
       log.subscribedWall = true;
       live.subscribe("incident", function (items) {
         log.incidents = Array.from(live.entities("incident").values()).filter(function (e) {

@@ -249,16 +249,21 @@ SIM_DIRECTOR = User(
     role=Role.COORDINATOR,
     created_at=datetime(2026, 1, 1, tzinfo=UTC),
 )
-DEMO_LOG = (
+DEMO_LOG: tuple[tuple[Any, ...], ...] = (
     (
         "D1",
         "information",
         "Chlorine leak reported at the chemical site, transfer line ruptured; gas cloud visible.",
     ),
-    ("multi", "decision", "Provincial phase triggered by the governor; CP-Ops at the fire station upwind."),
+    (
+        "multi",
+        "decision",
+        "Provincial phase triggered by the governor; CP-Ops at the fire station upwind.",
+        (51.058, 5.066),
+    ),
     ("D1", "action", "Two fire engines and the hazmat unit on scene; water curtain set up downwind."),
-    ("D3", "decision", "Perimeter closed: E313 exit 25 Tessenderlo, N141 and N174 blocked."),
-    ("D2", "request", "PIT and two ambulances to the medical post at the sports hall."),
+    ("D3", "decision", "Perimeter closed: E313 exit 25 Tessenderlo, N141 and N174 blocked.", (51.048, 5.094)),
+    ("D2", "request", "PIT and two ambulances to the medical post at the sports hall.", (51.061, 5.062)),
     ("D5", "action", "BE-Alert sent to residents within 2 km: stay inside, close windows and doors."),
     ("D1", "information", "Drone LIM 01 measuring downwind; chlorine above 1 ppm up to 2 km."),
     ("D2", "information", "Three workers with respiratory symptoms transported to Heusden-Zolder."),
@@ -467,11 +472,12 @@ class ChemFeed(Feed):
         index = int(self.elapsed(now) // 20)
         if index >= len(DEMO_LOG) or index == self.logged:
             return
-        discipline, category, text = DEMO_LOG[index]
+        discipline, category, text, *place = DEMO_LOG[index]
+        where = {"lat": place[0][0], "lon": place[0][1]} if place else {}
         try:
             self.logbook.append(
                 DEMO_INCIDENT_ID,
-                {"discipline": discipline, "category": category, "text": text},
+                {"discipline": discipline, "category": category, "text": text, **where},
                 user=SIM_DIRECTOR,
                 now=now,
             )

@@ -46,6 +46,7 @@ LIVE_LAYERS: tuple[LayerSpec, ...] = (
     LayerSpec("plumes", "Plumes"),
     LayerSpec("zones", "Intervention zones"),
     LayerSpec("alerts", "Public alerts (CAP)"),
+    LayerSpec("logbook", "Logbook entries"),
 )
 
 
