@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import re
 import secrets
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
@@ -26,7 +27,7 @@ from cop.callbacks.map import register_map_callbacks
 from cop.callbacks.risk import register_risk_callbacks
 from cop.domain.users import User
 from cop.feeds.hospitals import HospitalUpdates, seed_hospitals
-from cop.feeds.logbook import IncidentDesk
+from cop.feeds.logbook import IncidentDesk, LogBook
 from cop.geo.reference import data_path
 from cop.hub.worker import SocketIOEmitter
 from cop.layouts.chem import IncidentChoice
@@ -72,6 +73,17 @@ def secret_key(settings: Settings, store: Store) -> str:
     value = store.client.get(store.keys.secret)
     assert value is not None
     return as_text(value)
+
+
+def warm_logbooks(store: Store) -> None:
+    """Read the open incidents' logbooks into memory at start, so the first page opens fast."""
+    try:
+        book = LogBook(store)
+        for incident in StateStore(store.client, store.keys).all("incident").values():
+            if incident.data.get("status") == "open":
+                book.index(incident.id)
+    except Exception:  # a warm-up only; pages read the logbook themselves
+        log.exception("web: could not warm the logbooks")
 
 
 def incident_choices(store: Store, user: User | None) -> list[IncidentChoice]:
@@ -143,6 +155,7 @@ def create_app(settings: Settings, store: Store | None = None) -> CopApp:
     users = init_auth(server, store, settings)
     seed_hospitals(store)  # first start only
     IncidentDesk(store).seed_daily_operations()  # first start only
+    threading.Thread(target=warm_logbooks, args=(store,), name="warm-logbooks", daemon=True).start()
     # Logbook entries are pushed to their rooms through the same message queue as the hub's deltas.
     log_emitter = SocketIOEmitter(store.url, store.keys.socketio_channel)
     server.register_blueprint(create_api(store, users, log_emitter))

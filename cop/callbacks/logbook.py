@@ -21,7 +21,7 @@ from cop.layouts.logbook import entry_row, local
 from cop.store.connection import Store
 
 BRUSSELS = ZoneInfo("Europe/Brussels")
-SHOWN = 300
+SHOWN = 200  # the newest entries listed; filters and search narrow the rest
 
 
 def parse_links(text: str | None) -> list[dict[str, str]]:
