@@ -120,7 +120,9 @@ def page_layout(spec: PageSpec, settings: Settings, store: Store) -> Callable[..
             return logbook_page(user, visible, _query.get("incident"))
         if spec.key == "sitrep":
             user = current_scope_user()
-            return sitrep_page(user, IncidentDesk(store).visible(user) if user else [])
+            return sitrep_page(
+                user, IncidentDesk(store).visible(user) if user else [], _query.get("incident")
+            )
         if spec.key == "risk":
             return risk_page(current_scope_user())
         if spec.key == "hospitals":

@@ -300,8 +300,10 @@ def logbook_page(user: User | None, incidents: list[Envelope], chosen: str | Non
 # -- situation reports -------------------------------------------------------------------------------
 
 
-def sitrep_page(user: User | None, incidents: list[Envelope]) -> html.Div:
+def sitrep_page(user: User | None, incidents: list[Envelope], chosen: str | None = None) -> html.Div:
     writer = user is not None and user.role in {Role.COORDINATOR, Role.ADMIN}
+    ids = [i.id for i in incidents]
+    chosen = chosen if chosen in ids else (ids[0] if ids else None)
     return html.Div(
         id=Ids.SITREP_PAGE,
         className="sitrep-page",
@@ -313,7 +315,7 @@ def sitrep_page(user: User | None, incidents: list[Envelope]) -> html.Div:
                     dcc.Dropdown(
                         id=Ids.SITREP_INCIDENT,
                         options=[{"label": incident_label(i), "value": i.id} for i in incidents],
-                        value=incidents[0].id if incidents else None,
+                        value=chosen,
                         clearable=False,
                         className="log-incident",
                     ),

@@ -99,13 +99,13 @@ def test_an_entry_written_in_one_browser_appears_in_another_within_two_seconds(w
 
 def test_a_situation_report_is_generated_edited_and_published_from_the_page(web, incident, new_page):
     browser = new_page(1400, 1000)
-    browser.login(web.url, "limburg", path="/sitrep")
+    browser.login(web.url, "limburg", path=f"/sitrep?incident={incident}")
     page = browser.page
-    page.wait_for_selector(selector(Ids.SITREP_GENERATE))
-    page.click(f"{selector(Ids.SITREP_INCIDENT)}")
-    page.keyboard.type("Chlorine release")
-    page.keyboard.press("Enter")
+    page.wait_for_selector(f"{selector(Ids.SITREP_DRAFT)}:has-text('No draft')", timeout=20_000)
+    assert "Chlorine release" in page.locator(selector(Ids.SITREP_INCIDENT)).inner_text()
     page.click(selector(Ids.SITREP_GENERATE))
+    message = page.wait_for_selector(f"{selector(Ids.SITREP_MESSAGE)} > div", timeout=10_000)
+    assert "Draft generated" in message.inner_text(), message.inner_text()
     page.wait_for_selector(f"{selector(Ids.SITREP_DRAFT)} .exercise-banner", timeout=10_000)
     page.fill(f"#{narrative_id('situation')}", "Chlorine cloud drifting north-east; shelter in place.")
     page.click(selector(Ids.SITREP_PUBLISH))

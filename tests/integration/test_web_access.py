@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from cop.app import create_app
@@ -62,6 +64,8 @@ def test_every_api_call_gets_401_without_a_token(app):
     assert len(rules) >= 2
     for rule in rules:
         path = rule.rule.replace("<kind>", "position")
+        path = re.sub(r"<int:[^>]+>", "1", path)
+        path = re.sub(r"<(?:path:)?[^>]+>", "x", path)
         for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
             response = client.open(path, method=method)
             assert response.status_code == 401, (method, path)
