@@ -18,6 +18,7 @@ from dash import html
 from flask import Flask, Response, abort, request, send_file
 from flask_socketio import SocketIO
 
+from cop.api.ops import create_ops
 from cop.api.routes import create_api
 from cop.auth import current_scope_user, init_auth
 from cop.callbacks.chem import register_chem_callbacks
@@ -161,6 +162,7 @@ def create_app(settings: Settings, store: Store | None = None) -> CopApp:
     # Logbook entries are pushed to their rooms through the same message queue as the hub's deltas.
     log_emitter = SocketIOEmitter(store.url, store.keys.socketio_channel)
     server.register_blueprint(create_api(store, users, log_emitter))
+    server.register_blueprint(create_ops(store, users))
 
     @server.get("/healthz")
     def healthz() -> Response:

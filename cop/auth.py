@@ -35,7 +35,7 @@ log = logging.getLogger(__name__)
 csrf = CSRFProtect()
 
 # Paths anyone may reach: the login page itself and the liveness probe.
-PUBLIC_PATHS = frozenset({"/login", "/healthz"})
+PUBLIC_PATHS = frozenset({"/login", "/healthz", "/readyz"})
 
 
 class SessionUser(UserMixin):  # type: ignore[misc]
@@ -211,7 +211,7 @@ def _gate(users: UserStore) -> Any:
         if request.method == "POST":
             csrf.protect()
         return None
-    if path.startswith("/api/") or path.startswith("/socket.io"):
+    if path.startswith("/api/") or path.startswith("/socket.io") or path == "/metrics":
         return None  # token/session checks in the API blueprint; socket connect checks itself
     if request.method == "POST" and not _same_origin():
         abort(403)

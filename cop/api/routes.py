@@ -13,7 +13,8 @@ from flask import Blueprint, Response, g, jsonify, request
 from pydantic import BaseModel, ValidationError
 from werkzeug.exceptions import HTTPException
 
-from cop.api.ingest import read_batch
+from cop.api.ingest import BatchResult, read_batch
+from cop.api.ops import API_ITEMS
 from cop.auth import api_auth
 from cop.domain.chem import PlumeRequest
 from cop.domain.envelope import Envelope
@@ -116,6 +117,7 @@ def create_api(store: Store, users: UserStore, emitter: Emitter | None = None) -
             now=datetime.now(UTC),
             max_skew=timedelta(seconds=settings.max_clock_skew_s),
         )
+        count_items("positions", result)
         return json_response(result.as_dict(), result.status)
 
     @api.post("/readings")
@@ -131,6 +133,7 @@ def create_api(store: Store, users: UserStore, emitter: Emitter | None = None) -
             now=datetime.now(UTC),
             max_skew=timedelta(seconds=settings.max_clock_skew_s),
         )
+        count_items("readings", result)
         return json_response(result.as_dict(), result.status)
 
     @api.post("/indicators")
@@ -145,6 +148,7 @@ def create_api(store: Store, users: UserStore, emitter: Emitter | None = None) -
             now=datetime.now(UTC),
             max_skew=timedelta(seconds=settings.max_clock_skew_s),
         )
+        count_items("indicators", result)
         return json_response(result.as_dict(), result.status)
 
     @api.get("/indicators/scales")
@@ -536,6 +540,11 @@ def create_api(store: Store, users: UserStore, emitter: Emitter | None = None) -
         return json_response({"kind": kind, "count": len(items), "items": items})
 
     return api
+
+
+def count_items(endpoint: str, result: BatchResult) -> None:
+    API_ITEMS.labels(endpoint, "accepted").inc(len(result.accepted))
+    API_ITEMS.labels(endpoint, "rejected").inc(len(result.rejected))
 
 
 def _everything(_prov_code: str | None) -> bool:

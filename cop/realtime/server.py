@@ -9,6 +9,7 @@ import orjson
 from flask_login import current_user
 from flask_socketio import SocketIO, emit, join_room
 
+from cop.api.ops import SOCKET_CLIENTS
 from cop.domain.rooms import STATUS_ROOM, kind_room
 from cop.feeds.logbook import log_room, may_read
 from cop.hub.deltas import LIVE_NAMESPACE
@@ -39,6 +40,7 @@ def register_handlers(socketio: SocketIO, store: Store) -> None:
         if not current_user.is_authenticated:
             raise ConnectionRefusedError("login required")
         user = current_user.user
+        SOCKET_CLIENTS.inc()
         join_room(STATUS_ROOM)
         last = store.client.hget(store.keys.hub_stats, "status")
         emit(
@@ -50,6 +52,10 @@ def register_handlers(socketio: SocketIO, store: Store) -> None:
                 "status": orjson.loads(last) if last else None,
             },
         )
+
+    @socketio.on("disconnect", namespace=LIVE_NAMESPACE)
+    def on_disconnect(*_args: Any) -> None:
+        SOCKET_CLIENTS.dec()
 
     @socketio.on("subscribe", namespace=LIVE_NAMESPACE)
     def on_subscribe(request: Any) -> dict[str, Any]:

@@ -1,0 +1,57 @@
+"""Operations endpoints: readiness follows the hub, metrics read the system from Redis."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+
+from cop.app import create_app
+from cop.hub.worker import Hub
+from cop.store.users import UserStore
+from tests.integration.helpers import Recorder, position
+
+
+@pytest.fixture
+def app(settings, store):
+    return create_app(settings, store)
+
+
+def test_readiness_follows_the_hub_and_needs_no_login(app, store):
+    client = app.server.test_client()
+    silent = client.get("/readyz")
+    assert silent.status_code == 503
+    assert silent.json["checks"]["redis"] == "ok" and silent.json["checks"]["hub"]["state"] == "silent"
+    Hub(store, Recorder(), consumer="c").emit_status()
+    ready = client.get("/readyz")
+    assert ready.status_code == 200 and ready.json["status"] == "ready"
+    assert ready.json["checks"]["hub"]["age_s"] < 5
+
+
+def test_metrics_need_a_token_and_count_streams_and_ingest(app, store, settings):
+    client = app.server.test_client()
+    assert client.get("/metrics").status_code == 401
+    token = UserStore(store.client, store.keys).add_token("prometheus")
+    body = [
+        {
+            "id": "m1",
+            "callsign": "M1",
+            "discipline": "D1",
+            "unit_type": "x",
+            "status": "available",
+            "lat": 50.85,
+            "lon": 4.35,
+            "observed_at": datetime.now(UTC).isoformat(),
+        },
+        {"id": "bad", "lat": 200},
+    ]
+    client.post("/api/v1/positions", json=body, headers={"Authorization": f"Bearer {token}"})
+    from cop.store.streams import StreamWriter
+
+    StreamWriter(store.client, store.keys, settings).append([position("p2", datetime.now(UTC))])
+    text = client.get("/metrics", headers={"Authorization": f"Bearer {token}"}).get_data(as_text=True)
+    assert 'cop_stream_entries{kind="position"} 2.0' in text
+    assert 'cop_api_items_total{endpoint="positions",outcome="accepted"}' in text
+    assert 'cop_api_items_total{endpoint="positions",outcome="rejected"}' in text
+    assert 'cop_dlq_entries{kind="position"} 0.0' in text
+    assert "cop_socket_clients" in text
