@@ -10,6 +10,7 @@ from typing import Any, TypeVar
 import orjson
 from pydantic import BaseModel, ValidationError
 
+from cop.domain.envelope import EARLIEST
 from cop.domain.errors import FieldProblem, InvalidInput, problems_from
 
 Item = TypeVar("Item", bound=BaseModel)
@@ -97,8 +98,12 @@ def validate_observations(
     good, rejected = validate_items(items, model)
     fresh: list[tuple[int, Item]] = []
     for index, observation in good:
-        if observation.observed_at > now + max_skew:  # type: ignore[attr-defined]
+        observed = observation.observed_at  # type: ignore[attr-defined]
+        if observed > now + max_skew:
             problem = FieldProblem("observed_at", f"is in the future (more than {max_skew.seconds} s ahead)")
+            rejected.append(Rejected(index, item_id(observation), [problem]))
+        elif observed < EARLIEST:
+            problem = FieldProblem("observed_at", f"is before {EARLIEST.date().isoformat()}")
             rejected.append(Rejected(index, item_id(observation), [problem]))
         else:
             fresh.append((index, observation))
