@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
@@ -105,51 +106,37 @@ def create_api(store: Store, users: UserStore, emitter: Emitter | None = None) -
     def invalid(error: InvalidInput) -> Response:
         return json_response({"error": "invalid", "errors": error.as_dicts()}, 400)
 
+    def ingest_batch(name: str, ingest: Callable[..., BatchResult], target: object) -> Response:
+        """A batch endpoint: read the items, validate each on its own, answer per item."""
+        items = read_batch(request.get_data(cache=False), settings.api_max_batch)
+        result = ingest(
+            target,
+            items,
+            source=_source(),
+            now=datetime.now(UTC),
+            max_skew=timedelta(seconds=settings.max_clock_skew_s),
+        )
+        count_items(name, result)
+        return json_response(result.as_dict(), result.status)
+
     @api.post("/positions")
     @authenticated
     def post_positions() -> Response:
         """A batch of unit positions; each item is accepted or rejected on its own."""
-        items = read_batch(request.get_data(cache=False), settings.api_max_batch)
-        result = ingest_positions(
-            writer,
-            items,
-            source=g.token.source,
-            now=datetime.now(UTC),
-            max_skew=timedelta(seconds=settings.max_clock_skew_s),
-        )
-        count_items("positions", result)
-        return json_response(result.as_dict(), result.status)
+        return ingest_batch("positions", ingest_positions, writer)
 
     @api.post("/readings")
     @authenticated
     def post_readings() -> Response:
         """A batch of detector readings; each is accepted or rejected on its own. A reading may
         carry its platform's report (`platform`), which then also moves on the map."""
-        items = read_batch(request.get_data(cache=False), settings.api_max_batch)
-        result = ingest_readings(
-            writer,
-            items,
-            source=g.token.source if g.token is not None else f"user:{g.user.username}",
-            now=datetime.now(UTC),
-            max_skew=timedelta(seconds=settings.max_clock_skew_s),
-        )
-        count_items("readings", result)
-        return json_response(result.as_dict(), result.status)
+        return ingest_batch("readings", ingest_readings, writer)
 
     @api.post("/indicators")
     @authenticated
     def post_indicators() -> Response:
         """A batch of risk-indicator readings; each accepted or rejected on its own."""
-        items = read_batch(request.get_data(cache=False), settings.api_max_batch)
-        result = ingest_indicators(
-            store,
-            items,
-            source=g.token.source if g.token is not None else f"user:{g.user.username}",
-            now=datetime.now(UTC),
-            max_skew=timedelta(seconds=settings.max_clock_skew_s),
-        )
-        count_items("indicators", result)
-        return json_response(result.as_dict(), result.status)
+        return ingest_batch("indicators", ingest_indicators, store)
 
     @api.get("/indicators/scales")
     @authenticated
@@ -179,7 +166,7 @@ def create_api(store: Store, users: UserStore, emitter: Emitter | None = None) -
         Links in an index feed are reported, not fetched (the cap feed fetches configured sources)."""
         result = alerts.import_document(
             request.get_data(cache=False),
-            source=g.token.source if g.token is not None else f"user:{g.user.username}",
+            source=_source(),
             now=datetime.now(UTC),
             origin=request.remote_addr or "",
         )
@@ -476,7 +463,7 @@ def create_api(store: Store, users: UserStore, emitter: Emitter | None = None) -
     def post_have() -> Response:
         """An EDXL-HAVE 1.0 document, bare or in an EDXL-DE 1.0 envelope; several hospitals."""
         result = hospitals.import_document(
-            request.get_data(cache=False), source=g.token.source, origin=request.remote_addr or ""
+            request.get_data(cache=False), source=_source(), origin=request.remote_addr or ""
         )
         status = 200 if result["accepted"] or not (result["rejected"] or result["unknown"]) else 422
         return json_response(result, status)
@@ -549,6 +536,11 @@ def count_items(endpoint: str, result: BatchResult) -> None:
 
 def _everything(_prov_code: str | None) -> bool:
     return True
+
+
+def _source() -> str:
+    """Who sent it: the token's source, or the logged-in person."""
+    return g.token.source if g.token is not None else f"user:{g.user.username}"
 
 
 def _origin() -> str:

@@ -170,6 +170,13 @@ def test_session_endpoints_answer_4xx_to_any_json(app, store, coordinator, body)
         ("/api/v1/alerts/drafts", "alert"),
         ("/api/v1/incidents", "incident"),
         ("/api/v1/logbooks/daily-operations/entries", None),
+        ("/api/v1/positions", "position"),
+        ("/api/v1/readings", "chem"),
+        ("/api/v1/indicators", "indicator"),
+        ("/api/v1/have", "hospital"),
+        ("/api/v1/cap", "alert"),
+        ("/api/v1/plumes", "chem"),
+        ("/api/v1/zones/buffers", "zone"),
     ):
         before = store.client.xlen(store.keys.stream(kind)) if kind else 0
         response = coordinator.post(
@@ -179,7 +186,8 @@ def test_session_endpoints_answer_4xx_to_any_json(app, store, coordinator, body)
         if kind and response.status_code >= 400:
             assert store.client.xlen(store.keys.stream(kind)) == before
         if response.status_code >= 400:
-            assert response.json.get("errors") or response.json.get("message")
+            body_out = response.json
+            assert body_out.get("errors") or body_out.get("message") or body_out.get("rejected")
 
 
 def test_far_past_and_future_timestamps_are_named(app, token):
