@@ -42,7 +42,7 @@ def web(host: str | None, port: int | None) -> None:
         from gevent import monkey
 
         monkey.patch_all()
-    configure(settings.log_level, "web")
+    configure(settings.log_level, "web", settings.log_format)
     from cop.app import create_app
 
     app = create_app(settings)
@@ -68,7 +68,7 @@ def web(host: str | None, port: int | None) -> None:
 def hub() -> None:
     """Consume the streams, keep the current state, push batched deltas."""
     settings = load_settings()
-    configure(settings.log_level, "hub")
+    configure(settings.log_level, "hub", settings.log_format)
     from cop.hub.worker import Hub, SocketIOEmitter
     from cop.shutdown import Shutdown
     from cop.store.connection import open_store
@@ -88,7 +88,7 @@ def hub() -> None:
 def feed(name: str, simulate: bool) -> None:
     """Run one feed worker."""
     settings = load_settings()
-    configure(settings.log_level, f"feed:{name}")
+    configure(settings.log_level, f"feed:{name}", settings.log_format)
     from cop.feeds.registry import load_feeds
     from cop.shutdown import Shutdown
     from cop.store.connection import open_store
@@ -146,7 +146,7 @@ def user_add(
     from cop.store.users import UserExists, UserStore
 
     settings = load_settings()
-    configure(settings.log_level, "cli")
+    configure(settings.log_level, "cli", settings.log_format)
     unknown = [p for p in provinces if p not in known_provinces()]
     if unknown:
         raise click.BadParameter(
@@ -199,7 +199,7 @@ def token_add(source: str) -> None:
     if not re.match(TOKEN_SOURCE_PATTERN, source):
         raise click.BadParameter("lower-case letters, digits, '.', '_' or '-'", param_hint="SOURCE")
     settings = load_settings()
-    configure(settings.log_level, "cli")
+    configure(settings.log_level, "cli", settings.log_format)
     store = open_store(settings)
     try:
         value = UserStore(store.client, store.keys).add_token(source)
@@ -218,7 +218,7 @@ def token_revoke(source: str) -> None:
     from cop.store.users import UserStore
 
     settings = load_settings()
-    configure(settings.log_level, "cli")
+    configure(settings.log_level, "cli", settings.log_format)
     store = open_store(settings)
     try:
         count = UserStore(store.client, store.keys).revoke_tokens(source)
@@ -254,7 +254,7 @@ def demo(port: int | None) -> None:
     from cop.store.users import UserStore
 
     settings = load_settings(port=port)
-    configure(settings.log_level, "demo")
+    configure(settings.log_level, "demo", settings.log_format)
     store = open_store(settings)  # starts the embedded Redis (or uses COP_REDIS_URL)
     password = secrets.token_urlsafe(12)
     UserStore(store.client, store.keys).add(

@@ -88,6 +88,7 @@ class Settings(BaseSettings):
     sim_seed: int = 2026
 
     log_level: str = "INFO"
+    log_format: Literal["text", "json"] = "text"
 
     @field_validator("stream_maxlen")
     @classmethod

@@ -5,6 +5,6 @@ from cop.logs import configure
 from cop.settings import Settings
 
 settings = Settings()
-configure(settings.log_level, "web")
+configure(settings.log_level, "web", settings.log_format)
 cop_app = create_app(settings)
 app = cop_app.server
