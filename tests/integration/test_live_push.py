@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -133,3 +134,90 @@ def test_anonymous_socket_is_refused(web):
     client = socketio.Client(reconnection=False)
     with pytest.raises(socketio.exceptions.ConnectionError):
         client.connect(web.url, namespaces=["/live"], transports=["websocket"], wait_timeout=5)
+
+
+def test_every_kind_and_the_logbooks_stay_within_scope(settings, store, web, admin):
+    """A Liège coordinator receives nothing of a Limburg incident: not its zone, reading,
+    indicator or alert, and cannot join its logbook room; a Limburg coordinator gets all of it."""
+    from datetime import UTC, datetime
+
+    from cop.domain.envelope import Envelope
+    from cop.domain.incidents import IncidentPayload
+    from cop.feeds.chem import ingest_readings
+    from cop.feeds.indicators import indicator_envelopes
+    from cop.feeds.logbook import LogBook
+    from cop.feeds.zones import ZoneEditor
+
+    users = UserStore(store.client, store.keys)
+    users.add("liege", PASSWORD, Role.COORDINATOR, provinces=frozenset({"60000"}))
+    limburg_user = users.add("limburg", PASSWORD, Role.COORDINATOR, provinces=frozenset({"70000"}))
+    writer = StreamWriter(store.client, store.keys, settings)
+    now = datetime.now(UTC)
+    incident = IncidentPayload(title="L", incident_type="fire", lat=50.93, lon=5.33, prov_code="70000")
+    writer.append(
+        [Envelope.build(kind="incident", entity_id="inc-l", source="t", observed_at=now, data=incident)]
+    )
+    hub = Hub(store, SocketIOEmitter(store.url, store.keys.socketio_channel), consumer="c")
+    drain(hub, "incident")
+    kinds = ("zone", "chem", "indicator", "alert")
+    liege, limburg = LiveClient(web.url, "liege"), LiveClient(web.url, "limburg")
+    logs: dict[str, list[Any]] = {"liege": [], "limburg": []}
+    try:
+        for name, client in (("liege", liege), ("limburg", limburg)):
+            client.subscribe(*kinds)
+            client.client.on("log", lambda entry, name=name: logs[name].append(entry), namespace="/live")
+        joined = {
+            name: client.client.call("subscribe_log", {"incidents": ["inc-l"]}, namespace="/live", timeout=10)
+            for name, client in (("liege", liege), ("limburg", limburg))
+        }
+        assert joined == {"liege": {"joined": []}, "limburg": {"joined": ["inc-l"]}}
+        square = {
+            "type": "Polygon",
+            "coordinates": [[[5.32, 50.92], [5.34, 50.92], [5.34, 50.94], [5.32, 50.94], [5.32, 50.92]]],
+        }
+        ZoneEditor(store).create(
+            {"incident_id": "inc-l", "zone_type": "red", "geometry": square}, user=limburg_user, now=now
+        )
+        reading = {
+            "platform_id": "d1",
+            "sensor_id": "s",
+            "observed_at": now.isoformat(),
+            "lat": 50.93,
+            "lon": 5.33,
+            "substance": "chlorine",
+            "value": 1.0,
+            "unit": "ppm",
+        }
+        ingest_readings(writer, [reading], source="t", now=now, max_skew=timedelta(seconds=30))
+        envelopes, _ = indicator_envelopes(
+            [
+                {
+                    "indicator": "kmi_warning",
+                    "scope": "province",
+                    "scope_id": "70000",
+                    "phenomenon": "wind",
+                    "level": "orange",
+                    "observed_at": now.isoformat(),
+                }
+            ],
+            source="t",
+            now=now,
+            max_skew=timedelta(seconds=30),
+        )
+        writer.append(envelopes)
+        from cop.feeds.cap import AlertBook
+        from tests.integration.test_risk_api import cap
+
+        AlertBook(store).import_document(cap("scope-1", now.replace(microsecond=0)), source="t", now=now)
+        LogBook(store, emitter=SocketIOEmitter(store.url, store.keys.socketio_channel)).append(
+            "inc-l", {"category": "information", "text": "only for Limburg"}, user=limburg_user, now=now
+        )
+        for kind in kinds:
+            drain(hub, kind)
+        received = lambda client: {d["kind"] for d in client.deltas}  # noqa: E731
+        assert limburg.wait(lambda: received(limburg) >= set(kinds) and len(logs["limburg"]) == 1)
+        time.sleep(0.5)  # anything else would have arrived by now
+        assert liege.deltas == [] and logs["liege"] == []
+    finally:
+        liege.close()
+        limburg.close()
