@@ -31,7 +31,7 @@ from cop.feeds.logbook import Emitter, IncidentDesk, LogBook, LogQuery, may_read
 from cop.feeds.logbook import public as public_entry
 from cop.feeds.positions import ingest_positions
 from cop.feeds.sitreps import SitReps, compare, sitrep_html
-from cop.feeds.zones import NotAllowed, ZoneEditor, units_inside
+from cop.feeds.zones import NotAllowed, UnitPositions, ZoneEditor
 from cop.settings import STREAM_KINDS
 from cop.standards.have import export_have
 from cop.standards.sitrep import write_sitrep
@@ -409,8 +409,9 @@ def create_api(store: Store, users: UserStore, emitter: Emitter | None = None) -
             for z in state_store.visible("zone", user.can_read_province if user else _everything)
             if not z["data"].get("deleted") and (wanted is None or z["data"]["incident_id"] == wanted)
         ]
+        positions = UnitPositions.load(store)  # once, for every zone listed
         for item in items:
-            item["units_inside"] = units_inside(store, item["data"]["geometry"])
+            item["units_inside"] = positions.inside(item["data"]["geometry"])
         return json_response({"count": len(items), "items": items})
 
     @api.post("/zones")

@@ -13,7 +13,7 @@ import orjson
 from cop.domain.errors import FieldProblem, InvalidInput
 from cop.domain.users import User
 from cop.feeds.logbook import IncidentDesk, LogBook, LogQuery, may_write_incident
-from cop.feeds.zones import NotAllowed, units_inside
+from cop.feeds.zones import NotAllowed, UnitPositions
 from cop.geo.reference import province_name
 from cop.store.audit import audit
 from cop.store.connection import Store
@@ -47,6 +47,7 @@ def snapshot(
 ) -> dict[str, Any]:
     """The figures of a report, read from the live state at `now`."""
     positions = [p for p in _values(store, "position") if not p["data"].get("deleted")]
+    located = UnitPositions.from_state(positions)
     stale_before = (now - timedelta(seconds=stale_after_s)).isoformat()
     units = {
         "total": len(positions),
@@ -92,7 +93,7 @@ def snapshot(
                 "municipalities": [m["name"] for m in d["inside"]["municipalities"]],
                 "hospitals": [h["name"] for h in d["inside"]["hospitals"]],
                 "sites": [s["name"] for s in d["inside"]["sites"]],
-                "units_inside": units_inside(store, d["geometry"]),
+                "units_inside": located.inside(d["geometry"]),
             }
         )
     zones.sort(key=lambda z: ("red", "orange", "yellow", "cp_ops").index(z["zone_type"]))

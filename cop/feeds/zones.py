@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import secrets
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -338,16 +339,31 @@ class ZoneEditor:
         return changes
 
 
-def units_inside(store: Store, geometry: dict[str, Any]) -> dict[str, int]:
-    """Units currently inside a zone, by discipline (a spatial join over the position state)."""
-    shape = shapely.geometry.shape(geometry)
-    if shape.geom_type == "Point":
-        return {}
-    rows = [orjson.loads(raw) for raw in store.client.hvals(store.keys.state("position"))]
-    units = [r["data"] for r in rows if not r["data"].get("deleted")]
-    if not units:
-        return {}
-    lons = np.fromiter((u["lon"] for u in units), dtype=float, count=len(units))
-    lats = np.fromiter((u["lat"] for u in units), dtype=float, count=len(units))
-    hits = shapely.contains_xy(shape, lons, lats)
-    return dict(sorted(Counter(u["discipline"] for u, hit in zip(units, hits, strict=True) if hit).items()))
+@dataclass(frozen=True)
+class UnitPositions:
+    """The units' current positions, read once for any number of zones (a spatial join each)."""
+
+    lons: np.ndarray
+    lats: np.ndarray
+    disciplines: list[str]
+
+    @classmethod
+    def from_state(cls, envelopes: Iterable[dict[str, Any]]) -> UnitPositions:
+        units = [e["data"] for e in envelopes if not e["data"].get("deleted")]
+        return cls(
+            lons=np.fromiter((u["lon"] for u in units), dtype=float, count=len(units)),
+            lats=np.fromiter((u["lat"] for u in units), dtype=float, count=len(units)),
+            disciplines=[u["discipline"] for u in units],
+        )
+
+    @classmethod
+    def load(cls, store: Store) -> UnitPositions:
+        return cls.from_state(orjson.loads(raw) for raw in store.client.hvals(store.keys.state("position")))
+
+    def inside(self, geometry: dict[str, Any]) -> dict[str, int]:
+        """Units inside a zone now, by discipline."""
+        shape = shapely.geometry.shape(geometry)
+        if shape.geom_type == "Point" or not self.disciplines:
+            return {}
+        hits = shapely.contains_xy(shape, self.lons, self.lats)
+        return dict(sorted(Counter(d for d, hit in zip(self.disciplines, hits, strict=True) if hit).items()))
