@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, ClassVar
 
+import orjson
 from pydantic import ValidationError
 
 from cop.domain.envelope import Envelope
@@ -80,6 +81,38 @@ def seed_hospitals(store: Store) -> int:
     ]
     StreamWriter(store.client, store.keys, store.settings).append(envelopes)
     return len(envelopes)
+
+
+@dataclass(frozen=True, slots=True)
+class ReportedBeds:
+    """One hospital's free and baseline beds, over the bed types it reports counts for."""
+
+    name: str
+    prov_code: str | None
+    available: int
+    baseline: int
+
+    @property
+    def free_pct(self) -> float:
+        return round(100 * self.available / self.baseline, 1)
+
+
+def reported_beds(store: Store) -> list[ReportedBeds]:
+    """Every hospital that has reported bed counts (seeded ones without counts are left out)."""
+    found = []
+    for raw in store.client.hvals(store.keys.state(KIND)):
+        data = orjson.loads(raw)["data"]
+        beds = [b for b in data.get("beds", []) if b.get("available") is not None and b.get("baseline")]
+        if beds and not data.get("deleted"):
+            found.append(
+                ReportedBeds(
+                    name=data["name"],
+                    prov_code=data.get("prov_code"),
+                    available=sum(b["available"] for b in beds),
+                    baseline=sum(b["baseline"] for b in beds),
+                )
+            )
+    return found
 
 
 def known_hospitals() -> dict[str, HospitalSite]:

@@ -11,13 +11,13 @@ from functools import cache
 from typing import Any, ClassVar
 
 import numpy as np
-import orjson
 
 from cop.api.ingest import BatchResult, Rejected, validate_observations
 from cop.domain.envelope import Envelope
 from cop.domain.errors import FieldProblem
 from cop.domain.indicators import IndicatorObservation, belaqi_index
 from cop.feeds.base import Feed, register_feed
+from cop.feeds.hospitals import reported_beds
 from cop.geo.boundaries import municipalities
 from cop.geo.reference import load_geojson, provinces
 from cop.store.connection import Store
@@ -109,16 +109,10 @@ def hospital_capacity(store: Store, now: datetime) -> list[dict[str, Any]]:
     """The hospital-capacity indicator per province and nationally, from the hospital state: the
     free share of baseline beds over every hospital that reports counts."""
     free: dict[str, list[int]] = {}
-    for raw in store.client.hvals(store.keys.state("hospital")):
-        data = orjson.loads(raw)["data"]
-        if data.get("deleted"):
-            continue
-        beds = [b for b in data.get("beds", []) if b.get("available") is not None and b.get("baseline")]
-        if not beds:
-            continue
-        totals = free.setdefault(data.get("prov_code") or "", [0, 0])
-        totals[0] += sum(b["available"] for b in beds)
-        totals[1] += sum(b["baseline"] for b in beds)
+    for hospital in reported_beds(store):
+        totals = free.setdefault(hospital.prov_code or "", [0, 0])
+        totals[0] += hospital.available
+        totals[1] += hospital.baseline
     items = []
     national = [0, 0]
     for prov, (available, baseline) in sorted(free.items()):

@@ -12,7 +12,8 @@ import orjson
 
 from cop.domain.errors import FieldProblem, InvalidInput
 from cop.domain.users import User
-from cop.feeds.logbook import IncidentDesk, LogBook, LogQuery, may_write_incident
+from cop.feeds.hospitals import reported_beds
+from cop.feeds.logbook import PRINT_CSS, IncidentDesk, LogBook, LogQuery, may_write_incident
 from cop.feeds.zones import NotAllowed, UnitPositions
 from cop.geo.reference import province_name
 from cop.store.audit import audit
@@ -55,29 +56,18 @@ def snapshot(
         "by_discipline": dict(sorted(Counter(p["data"]["discipline"] for p in positions).items())),
         "by_status": dict(sorted(Counter(p["data"]["status"] for p in positions).items())),
     }
-    hospitals = []
-    for h in _values(store, "hospital"):
-        beds = [b for b in h["data"].get("beds", []) if b.get("available") is not None and b.get("baseline")]
-        if not beds or h["data"].get("deleted"):
-            continue
-        available = sum(b["available"] for b in beds)
-        baseline = sum(b["baseline"] for b in beds)
-        hospitals.append(
-            {
-                "name": h["data"]["name"],
-                "available": available,
-                "baseline": baseline,
-                "free_pct": round(100 * available / baseline, 1),
-            }
-        )
-    available = sum(h["available"] for h in hospitals)
-    baseline = sum(h["baseline"] for h in hospitals)
+    hospitals = reported_beds(store)
+    available = sum(h.available for h in hospitals)
+    baseline = sum(h.baseline for h in hospitals)
     capacity = {
         "reporting": len(hospitals),
         "available": available,
         "baseline": baseline,
         "free_pct": round(100 * available / baseline, 1) if baseline else None,
-        "most_loaded": sorted(hospitals, key=lambda h: h["free_pct"])[:5],
+        "most_loaded": [
+            {"name": h.name, "available": h.available, "baseline": h.baseline, "free_pct": h.free_pct}
+            for h in sorted(hospitals, key=lambda h: h.free_pct)[:5]
+        ],
     }
     zones = []
     for z in _values(store, "zone"):
@@ -301,8 +291,6 @@ def compare(before: dict[str, Any], after: dict[str, Any]) -> list[dict[str, Any
 
 def sitrep_html(report: dict[str, Any], *, to_local: Any) -> str:
     """A printable page (print to PDF from the browser)."""
-    from cop.feeds.logbook import PRINT_CSS
-
     f = report["figures"]
     esc = html.escape
     exercise = "<p class='exercise'>EXERCISE — EXERCISE — EXERCISE</p>" if report["exercise"] else ""
