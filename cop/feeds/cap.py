@@ -451,15 +451,12 @@ class AlertBook:
         envelope = Envelope.build(
             kind=KIND, entity_id=entity_id, source="web", observed_at=now, data=payload, exercise=exercise
         )
-        (stream_id,) = self.writer.append([envelope])
-        audit(
-            self.store.client,
-            self.store.keys,
+        self.writer.append_audited(
+            envelope,
             actor=actor,
             action=f"alert.{action}",
-            target=entity_id,
             origin=origin,
-            detail={"stream_id": stream_id, "identifier": payload.identifier, "status": payload.status},
+            detail={"identifier": payload.identifier, "status": payload.status},
         )
 
     def published(self) -> list[AlertPayload]:

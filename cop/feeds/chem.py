@@ -34,7 +34,6 @@ from cop.geo.crs import to_wgs84
 from cop.geo.plume import Scenario, concentration
 from cop.geo.threats import Sample, run_plume
 from cop.hub.worker import SocketIOEmitter
-from cop.store.audit import audit
 from cop.store.connection import Store
 from cop.store.state import StateStore
 from cop.store.streams import StreamWriter, stream_history
@@ -182,16 +181,12 @@ class PlumeRuns:
         envelope = Envelope.build(
             kind=KIND, entity_id=entity_id, source=source, observed_at=now, data=payload, exercise=exercise
         )
-        (stream_id,) = self.writer.append([envelope])
-        audit(
-            self.store.client,
-            self.store.keys,
+        self.writer.append_audited(
+            envelope,
             actor=actor,
             action="plume.run",
-            target=entity_id,
             origin=origin,
             detail={
-                "stream_id": stream_id,
                 "incident_id": request.incident_id,
                 "rate_g_s": payload.rate_g_s,
                 "rate_source": payload.rate_source,
@@ -212,16 +207,7 @@ class PlumeRuns:
             data=data,
             exercise=current.exercise,
         )
-        (stream_id,) = self.writer.append([envelope])
-        audit(
-            self.store.client,
-            self.store.keys,
-            actor=actor,
-            action="plume.delete",
-            target=entity_id,
-            origin=origin,
-            detail={"stream_id": stream_id},
-        )
+        self.writer.append_audited(envelope, actor=actor, action="plume.delete", origin=origin)
 
 
 def can_edit_incident(user: User, incident: Envelope | None) -> bool:

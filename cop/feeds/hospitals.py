@@ -28,7 +28,6 @@ from cop.feeds.positions import DEMO_INCIDENT, KM_PER_DEG_LAT
 from cop.geo.sites import HospitalSite, emergency_hospitals
 from cop.standards.have import HospitalRecord, ParsedHospital, parse_have
 from cop.standards.xml import parse_xml
-from cop.store.audit import audit
 from cop.store.connection import Store
 from cop.store.state import StateStore
 from cop.store.streams import StreamWriter
@@ -231,20 +230,13 @@ class HospitalUpdates:
     ) -> str:
         """Validate, XADD and audit one update; returns its stream id once it is in Redis."""
         envelope, before = self.build(hospital_id, changes, actor=actor, observed_at=observed_at)
-        (stream_id,) = self.writer.append([envelope])
-        audit(
-            self.store.client,
-            self.store.keys,
+        return self.writer.append_audited(
+            envelope,
             actor=actor,
             action="hospital.update",
-            target=hospital_id,
             origin=origin,
-            detail={
-                "stream_id": stream_id,
-                "changes": changed_fields(before, HospitalPayload.model_validate(envelope.data)),
-            },
+            detail={"changes": changed_fields(before, HospitalPayload.model_validate(envelope.data))},
         )
-        return stream_id
 
     def import_document(self, data: bytes, *, source: str, origin: str = "") -> dict[str, Any]:
         """A HAVE document (bare or in EDXL-DE 1.0): each hospital accepted or reported on its own."""

@@ -188,24 +188,18 @@ class IncidentDesk:
             hospital_managers_may_log=draft.hospital_managers_may_log,
             always_open=incident_id == DAILY_OPERATIONS_ID,
         )
-        self.writer.append(
-            [
-                Envelope.build(
-                    kind="incident",
-                    entity_id=incident_id,
-                    source="web",
-                    observed_at=now,
-                    data=payload,
-                    exercise=exercise,
-                )
-            ]
+        envelope = Envelope.build(
+            kind="incident",
+            entity_id=incident_id,
+            source="web",
+            observed_at=now,
+            data=payload,
+            exercise=exercise,
         )
-        audit(
-            self.store.client,
-            self.store.keys,
+        self.writer.append_audited(
+            envelope,
             actor=user.username,
             action="incident.save",
-            target=incident_id,
             origin=origin,
             detail={"status": draft.status.value, "level": draft.level.value},
         )

@@ -21,7 +21,6 @@ from cop.domain.errors import FieldProblem, InvalidInput, problems_from
 from cop.domain.users import User
 from cop.domain.zones import PERIMETERS, Origin, ZoneDraft, ZonePayload, ZoneType
 from cop.geo import zones as geo
-from cop.store.audit import audit
 from cop.store.connection import Store
 from cop.store.state import StateStore
 from cop.store.streams import StreamWriter
@@ -110,16 +109,12 @@ class ZoneEditor:
         envelope = Envelope.build(
             kind=KIND, entity_id=zone_id, source=source, observed_at=now, data=payload, exercise=exercise
         )
-        (stream_id,) = self.writer.append([envelope])
-        audit(
-            self.store.client,
-            self.store.keys,
+        stream_id = self.writer.append_audited(
+            envelope,
             actor=actor,
             action=f"zone.{action}",
-            target=zone_id,
             origin=origin,
             detail={
-                "stream_id": stream_id,
                 "incident_id": payload.incident_id,
                 "zone_type": payload.zone_type.value,
                 "origin": payload.origin.value,

@@ -13,6 +13,7 @@ import redis
 from cop.domain import kinds as _kinds  # noqa: F401  (registers every payload model)
 from cop.domain.envelope import Envelope, StoredEnvelope
 from cop.settings import Settings
+from cop.store.audit import audit
 from cop.store.keys import Keys, as_text
 
 ENVELOPE_FIELD = b"e"
@@ -60,6 +61,28 @@ class StreamWriter:
                 approximate=True,
             )
         return [as_text(sid) for sid in pipe.execute()]
+
+    def append_audited(
+        self,
+        envelope: Envelope,
+        *,
+        actor: str,
+        action: str,
+        origin: str = "",
+        detail: dict[str, Any] | None = None,
+    ) -> str:
+        """XADD a change a person or system made, then its audit record (naming the stream id)."""
+        (stream_id,) = self.append([envelope])
+        audit(
+            self.client,
+            self.keys,
+            actor=actor,
+            action=action,
+            target=envelope.id,
+            origin=origin,
+            detail={"stream_id": stream_id, **(detail or {})},
+        )
+        return stream_id
 
     def append_raw(self, kind: str, raw: bytes) -> str:
         """XADD bytes without validation. Only for fault drills that need a poison entry."""
