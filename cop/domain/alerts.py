@@ -6,13 +6,14 @@ from __future__ import annotations
 
 import hashlib
 from enum import StrEnum
-from typing import Any, ClassVar, Literal
+from typing import Any, ClassVar, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from cop.domain.envelope import Payload, register_payload
 
-CAP_CATEGORIES = (
+# CAP 1.2's vocabularies: the types validate the draft, the tuples fill the form's choices.
+Category = Literal[
     "Geo",
     "Met",
     "Safety",
@@ -25,10 +26,14 @@ CAP_CATEGORIES = (
     "Infra",
     "CBRNE",
     "Other",
-)
-URGENCIES = ("Immediate", "Expected", "Future", "Past", "Unknown")
-SEVERITIES = ("Extreme", "Severe", "Moderate", "Minor", "Unknown")
-CERTAINTIES = ("Observed", "Likely", "Possible", "Unlikely", "Unknown")
+]
+Urgency = Literal["Immediate", "Expected", "Future", "Past", "Unknown"]
+Severity = Literal["Extreme", "Severe", "Moderate", "Minor", "Unknown"]
+Certainty = Literal["Observed", "Likely", "Possible", "Unlikely", "Unknown"]
+CAP_CATEGORIES: tuple[str, ...] = get_args(Category)
+URGENCIES: tuple[str, ...] = get_args(Urgency)
+SEVERITIES: tuple[str, ...] = get_args(Severity)
+CERTAINTIES: tuple[str, ...] = get_args(Certainty)
 LANGUAGES = {"nl": "nl-BE", "fr": "fr-BE", "de": "de-BE", "en": "en-GB"}
 
 
@@ -106,23 +111,10 @@ class AlertDraft(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     event: str = Field(min_length=1, max_length=120)
-    category: Literal[
-        "Geo",
-        "Met",
-        "Safety",
-        "Security",
-        "Rescue",
-        "Fire",
-        "Health",
-        "Env",
-        "Transport",
-        "Infra",
-        "CBRNE",
-        "Other",
-    ]
-    urgency: Literal["Immediate", "Expected", "Future", "Past", "Unknown"]
-    severity: Literal["Extreme", "Severe", "Moderate", "Minor", "Unknown"]
-    certainty: Literal["Observed", "Likely", "Possible", "Unlikely", "Unknown"]
+    category: Category
+    urgency: Urgency
+    severity: Severity
+    certainty: Certainty
     texts: dict[str, dict[str, str]]  # "nl" → {headline, description, instruction}
     provinces: list[str] = Field(default_factory=list)
     polygon: list[tuple[float, float]] | None = None  # (lon, lat), drawn on the map

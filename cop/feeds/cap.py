@@ -9,6 +9,7 @@ import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import cache
 from typing import Any, ClassVar
 
 import numpy as np
@@ -84,6 +85,7 @@ class ProvinceCodes:
     by_nuts: dict[str, str]
 
 
+@cache
 def province_codes() -> ProvinceCodes:
     by_iso, by_nuts = {}, {}
     for feature in load_geojson("be_provinces.geojson")["features"]:
