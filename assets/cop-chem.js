@@ -100,7 +100,10 @@
       .then(function (r) { return r.ok ? r.json() : { items: [] }; })
       .then(function (body) {
         if (chem.map !== map) return;
-        for (const env of body.items) addReading(env);
+        // One redraw of each track and label after the whole history, not one per reading.
+        const touched = new Set();
+        for (const env of body.items) touched.add(addReading(env, true));
+        touched.forEach(function (p) { if (p) redrawTrack(p); });
         renderPlatforms();
       })
       .catch(function () { /* the live readings still arrive */ });
@@ -129,7 +132,13 @@
     renderPlumeSummary();
   }
 
-  function addReading(env) {
+  function redrawTrack(p) {
+    p.track.setLatLngs(p.points.map(function (q) { return [q.lat, q.lon]; }));
+    updateLabel(p);
+  }
+
+  // Adds a reading to its platform; returns the platform (`batch`: the caller redraws the track).
+  function addReading(env, batch) {
     const d = env.data;
     const groups = chem.groups;
     let p = chem.platforms.get(d.platform_id);
@@ -141,7 +150,7 @@
       chem.platforms.set(d.platform_id, p);
     }
     const key = env.id + "@" + env.observed_at;
-    if (p.seen.has(key)) return;
+    if (p.seen.has(key)) return p;
     p.seen.add(key);
     const point = {
       t: Date.parse(env.observed_at), sensor: d.sensor_id, substance: d.substance_key || d.substance,
@@ -163,9 +172,9 @@
       groups["chemical-readings"].removeLayer(p.markers.shift());
       p.points.shift();
     }
-    p.track.setLatLngs(p.points.map(function (q) { return [q.lat, q.lon]; }));
-    updateLabel(p);
+    if (!batch) redrawTrack(p);
     if (chem.selectedPlatform === p.id) chem.chartDirty = true;
+    return p;
   }
 
   function latest(p) {
