@@ -144,14 +144,6 @@ class HospitalPayload(Payload):
     def bed(self, bed_type: BedType | str) -> BedCapacity | None:
         return next((b for b in self.beds if b.bed_type == bed_type), None)
 
-    @property
-    def free_share(self) -> float | None:
-        """Free beds as a share of baseline over every reported bed type (None if unknown)."""
-        known = [b for b in self.beds if b.available is not None and b.baseline > 0]
-        if not known:
-            return None
-        return sum(b.available or 0 for b in known) / sum(b.baseline for b in known)
-
 
 def changed_fields(before: HospitalPayload | None, after: HospitalPayload) -> dict[str, object]:
     """What an update changed, for the audit stream (bed counts per type, statuses)."""

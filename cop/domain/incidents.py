@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from enum import StrEnum
 from typing import ClassVar, Literal
 
@@ -110,10 +109,3 @@ class LogEntryDraft(BaseModel):
         if not value.strip():
             raise ValueError("must not be blank")
         return value.strip()
-
-    def located(self) -> bool:
-        return self.lat is not None and self.lon is not None
-
-
-def entry_time_text(value: datetime) -> str:
-    return value.isoformat(timespec="milliseconds")

@@ -210,13 +210,6 @@ class PlumeRuns:
         self.writer.append_audited(envelope, actor=actor, action="plume.delete", origin=origin)
 
 
-def can_edit_incident(user: User, incident: Envelope | None) -> bool:
-    """Coordinators of the incident's province (and admins) run plumes and draw its zones."""
-    if incident is None:
-        return False
-    return user.can_write_province(incident.data.get("prov_code"))
-
-
 # -- the simulator ----------------------------------------------------------------------------------
 
 DEMO_INCIDENT_ID = "demo-tessenderlo"

@@ -47,11 +47,6 @@ def is_distribution(root: etree._Element) -> bool:
     return bool(name.namespace == DE_NS and name.localname == "EDXLDistribution")
 
 
-def distribution_status(root: etree._Element) -> str | None:
-    status = root.find(f"{{{DE_NS}}}distributionStatus")
-    return status.text.strip() if status is not None and status.text else None
-
-
 def payloads(root: etree._Element) -> list[etree._Element]:
     """Every element carried as keyXMLContent or embeddedXMLContent, in document order."""
     found: list[etree._Element] = []
