@@ -71,12 +71,21 @@ class StoreCollector(Collector):
         )
         age = GaugeMetricFamily("cop_hub_status_age_seconds", "Seconds since the hub last reported")
         applied = GaugeMetricFamily("cop_hub_applied", "Entries the reporting hub applied since it started")
+        latency = GaugeMetricFamily(
+            "cop_delta_latency_seconds",
+            "Ingest (received_at) to delta emitted by the hub, over its last 600 flushes",
+            labels=["quantile"],
+        )
         if status:
+            figures = status.get("delta_latency_s", {})
+            for label, name in (("0.5", "p50"), ("0.95", "p95"), ("1", "max")):
+                if name in figures:
+                    latency.add_metric([label], figures[name])
             for kind, count in status.get("pending", {}).items():
                 pending.add_metric([kind], count)
             age.add_metric([], (now - datetime.fromisoformat(status["hub_at"])).total_seconds())
             applied.add_metric([], status.get("applied", 0))
-        yield from (pending, age, applied)
+        yield from (pending, age, applied, latency)
         feeds = feed_health(client, keys, now, self.store.settings.feed_stale_after_s)
         up = GaugeMetricFamily("cop_feed_up", "1 if the feed's heartbeat is fresh", labels=["feed"])
         beat = GaugeMetricFamily(

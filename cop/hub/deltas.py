@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -14,6 +15,7 @@ from cop.domain.rooms import kind_room
 DELTA_EVENT = "delta"
 STATUS_EVENT = "status"
 LIVE_NAMESPACE = "/live"
+LATENCY_WINDOW = 600  # flushes (a minute at 10 a second)
 
 
 class Emitter(Protocol):
@@ -44,9 +46,33 @@ class DeltaBatcher:
     pending: dict[str, dict[str, PendingChange]] = field(default_factory=dict)
     departures: dict[str, dict[tuple[str, str], bytes]] = field(default_factory=dict)
     emitted: int = 0
+    # Ingest → emit: per flush, how long the oldest change waited since the web received it.
+    oldest_received: datetime | None = None
+    latencies_s: deque[float] = field(default_factory=lambda: deque(maxlen=LATENCY_WINDOW))
 
-    def add(self, kind: str, entity_id: str, raw: bytes, rooms: Iterable[str]) -> None:
+    def add(
+        self,
+        kind: str,
+        entity_id: str,
+        raw: bytes,
+        rooms: Iterable[str],
+        received_at: datetime | None = None,
+    ) -> None:
         self.pending.setdefault(kind, {})[entity_id] = PendingChange(raw, tuple(rooms))
+        if received_at is not None and (self.oldest_received is None or received_at < self.oldest_received):
+            self.oldest_received = received_at
+
+    def latency(self) -> dict[str, float | int]:
+        """Ingest → emit latency over the recent flushes: p50, p95, max (seconds) and how many."""
+        values = sorted(self.latencies_s)
+        if not values:
+            return {"n": 0}
+        return {
+            "n": len(values),
+            "p50": values[len(values) // 2],
+            "p95": values[min(len(values) - 1, int(len(values) * 0.95))],
+            "max": values[-1],
+        }
 
     def depart(self, kind: str, entity_id: str, raw: bytes, room: str) -> None:
         """An entity left `room` (moved to another province): send that room a tombstone."""
@@ -59,7 +85,11 @@ class DeltaBatcher:
         """Emit everything pending; returns the number of deltas sent."""
         if not self.pending and not self.departures:
             return 0
-        sent_at = (now or datetime.now(UTC)).isoformat()
+        moment = now or datetime.now(UTC)
+        sent_at = moment.isoformat()
+        if self.oldest_received is not None:
+            self.latencies_s.append(max(0.0, (moment - self.oldest_received).total_seconds()))
+            self.oldest_received = None
         per_channel: dict[tuple[str, str], list[bytes]] = {}
         # Departures first: an entity that left a room and came back within one flush ends up shown.
         for kind, leaving in self.departures.items():

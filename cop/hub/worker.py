@@ -270,7 +270,11 @@ class Hub:
                 envelope = entry.envelope
                 self.failures.pop((kind, entry.stream_id), None)
                 self.batcher.add(
-                    kind, envelope.id, entry.raw, rooms_for_entity(envelope.prov_code, envelope.prov_codes)
+                    kind,
+                    envelope.id,
+                    entry.raw,
+                    rooms_for_entity(envelope.prov_code, envelope.prov_codes),
+                    envelope.received_at,
                 )
                 if previous and previous != envelope.prov_code:
                     self.batcher.depart(kind, envelope.id, departure(envelope), province_room(previous))
@@ -375,6 +379,7 @@ class Hub:
             "pending": pending,
             "applied": self.stats.applied,
             "dead_lettered": self.stats.dead_lettered,
+            "delta_latency_s": self.batcher.latency(),
         }
 
     def emit_status(self) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 
 import pytest
@@ -9,7 +10,7 @@ import pytest
 from cop.app import create_app
 from cop.hub.worker import Hub
 from cop.store.users import UserStore
-from tests.integration.helpers import Recorder, position
+from tests.integration.helpers import Recorder, drain, position
 
 
 @pytest.fixture
@@ -49,9 +50,15 @@ def test_metrics_need_a_token_and_count_streams_and_ingest(app, store, settings)
     from cop.store.streams import StreamWriter
 
     StreamWriter(store.client, store.keys, settings).append([position("p2", datetime.now(UTC))])
+    hub = Hub(store, Recorder(), consumer="c")
+    drain(hub)
+    hub.emit_status()
     text = client.get("/metrics", headers={"Authorization": f"Bearer {token}"}).get_data(as_text=True)
     assert 'cop_stream_entries{kind="position"} 2.0' in text
     assert 'cop_api_items_total{endpoint="positions",outcome="accepted"}' in text
     assert 'cop_api_items_total{endpoint="positions",outcome="rejected"}' in text
     assert 'cop_dlq_entries{kind="position"} 0.0' in text
     assert "cop_socket_clients" in text
+    assert 'cop_hub_pending{kind="position"} 0.0' in text
+    latency = re.search(r'cop_delta_latency_seconds\{quantile="0.95"\} ([0-9.e+-]+)', text)
+    assert latency and 0 <= float(latency.group(1)) < 30, text

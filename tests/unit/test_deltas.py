@@ -62,3 +62,17 @@ def test_sequence_numbers_increase_per_channel_and_empty_flushes_send_nothing():
         batcher.flush()
     assert [d["seq"] for _, _, d in recorder.sent] == [1, 2, 3]
     assert len(batcher) == 0
+
+
+def test_each_flush_records_how_long_its_oldest_change_waited_since_ingest():
+    from datetime import UTC, datetime, timedelta
+
+    batcher = DeltaBatcher(Recorder(), counter())
+    assert batcher.latency() == {"n": 0}
+    now = datetime(2026, 11, 21, 3, 0, tzinfo=UTC)
+    for waited_ms in (100, 300, 200):
+        batcher.add("position", "a", b'{"id": "a"}', ("national",), now - timedelta(milliseconds=waited_ms))
+        batcher.add("position", "b", b'{"id": "b"}', ("national",), now - timedelta(milliseconds=50))
+        batcher.flush(now)
+    batcher.flush(now)  # nothing pending: no figure
+    assert batcher.latency() == {"n": 3, "p50": 0.2, "p95": 0.3, "max": 0.3}
