@@ -41,6 +41,7 @@ from cop.layouts.shell import shell
 from cop.layouts.status import status_panel
 from cop.layouts.wall import wall_page
 from cop.realtime.codec import OrjsonCodec
+from cop.realtime.queue import PromptRedisManager
 from cop.realtime.server import register_handlers
 from cop.settings import Settings
 from cop.store.connection import Store, open_store
@@ -234,10 +235,11 @@ def create_app(settings: Settings, store: Store | None = None) -> CopApp:
 
     app.layout = lambda: shell(current_scope_user())
 
-    import socketio as python_socketio
-
-    manager = python_socketio.RedisManager(
-        store.url, channel=store.keys.socketio_channel, redis_options={"health_check_interval": 30}
+    manager = PromptRedisManager(
+        store.url,
+        channel=store.keys.socketio_channel,
+        redis_options={"health_check_interval": 30},
+        retry_max_s=settings.redis_retry_max_s,
     )
     sio = SocketIO(
         server,

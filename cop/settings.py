@@ -75,7 +75,9 @@ class Settings(BaseSettings):
     hub_status_every_s: float = Field(default=1.0, gt=0)
 
     feed_heartbeat_s: float = Field(default=5.0, gt=0)
-    feed_backoff_max_s: float = Field(default=30.0, gt=0)
+    redis_retry_max_s: float = Field(
+        default=2.0, gt=0, description="longest wait between attempts to reach Redis again (hub, feeds, push)"
+    )
 
     api_max_body_bytes: int = Field(default=16 * 1024 * 1024, ge=1024)
     login_max_failures: int = Field(default=10, ge=1)

@@ -144,7 +144,7 @@ class Feed:
                     len(self.outbox),
                     delay,
                 )
-                backoff = min(backoff * 2, self.settings.feed_backoff_max_s)
+                backoff = min(backoff * 2, self.settings.redis_retry_max_s)
                 if self.shutdown.wait(delay):
                     break
                 continue

@@ -120,7 +120,7 @@ class Hub:
             except REDIS_AWAY as error:
                 log.warning("hub: Redis unavailable at start (%s); retrying in %.1f s", error, backoff)
                 self.shutdown.wait(backoff)
-                backoff = min(backoff * 2, self.settings.feed_backoff_max_s)
+                backoff = min(backoff * 2, self.settings.redis_retry_max_s)
         # Thousands of short-lived envelopes per second: collect young objects less often, and
         # keep the long-lived start-up objects out of every full collection.
         gc.freeze()
@@ -169,7 +169,7 @@ class Hub:
                     self._cursor = dict.fromkeys(self.kinds, "0")
                     if self.shutdown.wait(backoff):
                         break
-                    backoff = min(backoff * 2, self.settings.feed_backoff_max_s)
+                    backoff = min(backoff * 2, self.settings.redis_retry_max_s)
             try:
                 collect(wait_all=True)
             except REDIS_AWAY as error:

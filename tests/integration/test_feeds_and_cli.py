@@ -76,7 +76,7 @@ def test_feed_keeps_its_entries_while_redis_is_away_and_writes_them_after(settin
     server = EmbeddedRedis(tmp_path / "redis")
     server.start()
     own = settings.model_copy(
-        update={"redis_url": server.url, "feed_backoff_max_s": 0.5, "feed_heartbeat_s": 0.2}
+        update={"redis_url": server.url, "redis_retry_max_s": 0.5, "feed_heartbeat_s": 0.2}
     )
     store = open_store(own)
     feed = CountingFeed(store)
