@@ -9,6 +9,7 @@ equal the state an undisturbed run reaches from the same acknowledged items.
 
 from __future__ import annotations
 
+import contextlib
 import random
 import threading
 import time
@@ -156,10 +157,8 @@ class Watcher:
         self.client.start_background_task(self._subscribe)
 
     def _subscribe(self) -> None:
-        try:
+        with contextlib.suppress(socketio.exceptions.TimeoutError, socketio.exceptions.BadNamespaceError):
             self.client.call("subscribe", {"kinds": ["position"]}, namespace="/live", timeout=10)
-        except (socketio.exceptions.TimeoutError, socketio.exceptions.BadNamespaceError):
-            pass
 
     def _on_delta(self, data: dict[str, Any]) -> None:
         if data.get("kind") == "position" and any(i["id"].startswith("flow-") for i in delta_items(data)):
