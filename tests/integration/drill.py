@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import random
+import subprocess
 import threading
 import time
 from collections import Counter
@@ -21,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 import orjson
+import redis
 import requests
 import socketio
 
@@ -30,7 +32,7 @@ from cop.hub.deltas import delta_items
 from cop.hub.worker import Hub
 from cop.settings import Settings
 from cop.store.connection import Store, open_store
-from cop.store.embedded import EmbeddedRedis
+from cop.store.embedded import EmbeddedRedis, redis_server_binary
 from cop.store.streams import StreamWriter
 from cop.store.users import UserStore
 from tests.conftest import PASSWORD, Proc, WebServer, cop_process, login_session, start_web
@@ -237,7 +239,7 @@ class Stack:
 
     settings: Settings
     workdir: Path
-    redis: EmbeddedRedis
+    redis: EmbeddedRedis | None
     store: Store
     web: WebServer
     hub: Proc
@@ -280,7 +282,18 @@ class Stack:
             COP_FEED_HEARTBEAT_S="1",
         ).start()
         web = start_web(settings, workdir)
-        return cls(settings, workdir, redis, store, web, hub, feed, token)  # type: ignore[arg-type]
+        return cls(settings, workdir, redis, store, web, hub, feed, token)
+
+    def victims(self) -> dict[str, tuple[Callable[[], Any], Callable[[], Any]]]:
+        """Each part a drill can SIGKILL, with how to kill it and how to bring it back."""
+        parts: dict[str, tuple[Callable[[], Any], Callable[[], Any]]] = {
+            "hub": (self.hub.kill, self.hub.start),
+            "feed": (self.feed.kill, self.feed.start),
+            "web": (self.web.proc.kill, self.web.start),
+        }
+        if self.redis is not None:
+            parts["redis"] = (self.redis.kill, self.redis.start)
+        return parts
 
     def stop(self) -> None:
         for proc in (self.feed, self.hub, *self.extra):
@@ -326,38 +339,25 @@ def run_drill(
     steady_s: float = 3.0,
     rate: int = 200,
     during: Callable[[], Any] | None = None,
+    actions: tuple[Callable[[], Any], Callable[[], Any]] | None = None,
 ) -> DrillResult:
     """Flow steadily, SIGKILL `victim`, keep it down `outage_s`, restart it, flow on, compare.
 
     `during` runs while the victim is down (after the outage began); its answer is kept.
+    `actions` (kill, restore) replace the stack's own for victims it does not know.
     """
     watcher = Watcher(stack.web.url, "watch")
     flow = Flow(stack.web.url, stack.token, rate=rate)
     flow.start()
     try:
         time.sleep(steady_s)
+        kill, restore = stack.victims()[victim] if actions is None else actions
         killed_at = time.monotonic()
-        if victim == "redis":
-            stack.redis.kill()
-        elif victim == "hub":
-            stack.hub.kill()
-        elif victim == "feed":
-            stack.feed.kill()
-        elif victim == "web":
-            stack.web.proc.kill()
-        else:
-            raise ValueError(f"unknown victim {victim!r}")
+        kill()
         seen_during = during() if during else None
         time.sleep(max(0.0, killed_at + outage_s - time.monotonic()))
         restarted_at = time.monotonic()
-        if victim == "redis":
-            stack.redis.start()
-        elif victim == "hub":
-            stack.hub.start()
-        elif victim == "feed":
-            stack.feed.start()
-        else:
-            stack.web.start()
+        restore()
         time.sleep(steady_s + 2)
     finally:
         flow.stop()
@@ -387,3 +387,102 @@ def run_drill(
         outage_s=outage_s,
         seen_during=seen_during,
     )
+
+
+class SentinelCluster:
+    """A Redis primary, one replica and three Sentinels, all local processes from the embedded binary."""
+
+    SERVICE = "cop"
+
+    def __init__(self, workdir: Path) -> None:
+        from tests.conftest import free_port
+
+        self.workdir = workdir
+        self.ports = {"a": free_port(), "b": free_port()}
+        self.sentinel_ports = [free_port() for _ in range(3)]
+        self.processes: dict[str, subprocess.Popen[bytes]] = {}
+
+    @property
+    def url(self) -> str:
+        hosts = ",".join(f"127.0.0.1:{port}" for port in self.sentinel_ports)
+        return f"redis+sentinel://{hosts}/0/{self.SERVICE}"
+
+    def _spawn(self, name: str, lines: list[str], *extra: str) -> None:
+        folder = self.workdir / name
+        folder.mkdir(parents=True, exist_ok=True)
+        config = folder / "redis.conf"
+        if not config.exists():  # a Sentinel rewrites its own config: keep it across restarts
+            config.write_text("\n".join([f'dir "{folder}"', f'logfile "{folder}/log"', *lines]) + "\n")
+        self.processes[name] = subprocess.Popen(  # noqa: S603 - the embedded binary, our config
+            [str(redis_server_binary()), str(config), *extra],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+
+    def start_server(self, name: str, replica_of: str | None = None) -> None:
+        lines = [f"port {self.ports[name]}", "bind 127.0.0.1", "appendonly yes", "appendfsync everysec", 'save ""']
+        if replica_of:
+            lines.append(f"replicaof 127.0.0.1 {self.ports[replica_of]}")
+        self._spawn(name, lines)
+
+    def start(self) -> SentinelCluster:
+        self.start_server("a")
+        self.start_server("b", replica_of="a")
+        for i, port in enumerate(self.sentinel_ports):
+            self._spawn(
+                f"sentinel{i}",
+                [
+                    f"port {port}",
+                    "bind 127.0.0.1",
+                    f"sentinel monitor {self.SERVICE} 127.0.0.1 {self.ports['a']} 2",
+                    f"sentinel down-after-milliseconds {self.SERVICE} 1000",
+                    f"sentinel failover-timeout {self.SERVICE} 5000",
+                    f"sentinel parallel-syncs {self.SERVICE} 1",
+                ],
+                "--sentinel",
+            )
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            if self.replicas_in_sync() and self.sentinels_agree():
+                return self
+            time.sleep(0.2)
+        raise TimeoutError("the Sentinel cluster did not come up")
+
+    def client(self, name: str) -> redis.Redis:
+        return redis.Redis(port=self.ports[name], socket_timeout=2)
+
+    def replicas_in_sync(self) -> bool:
+        try:
+            info = self.client("b").info("replication")
+        except redis.RedisError:
+            return False
+        return info.get("master_link_status") == "up"
+
+    def sentinels_agree(self) -> bool:
+        for port in self.sentinel_ports:
+            try:
+                sentinel = redis.Redis(port=port, socket_timeout=2)
+                masters = sentinel.sentinel_masters()
+                info = masters.get(self.SERVICE)
+                if not info or info.get("num-other-sentinels", 0) < 2 or info.get("num-slaves", 0) < 1:
+                    return False
+            except redis.RedisError:
+                return False
+        return True
+
+    def primary(self) -> str:
+        sentinel = redis.Redis(port=self.sentinel_ports[0], socket_timeout=2)
+        _host, port = sentinel.sentinel_get_master_addr_by_name(self.SERVICE)
+        return next(name for name, p in self.ports.items() if p == int(port))
+
+    def kill(self, name: str) -> None:
+        process = self.processes.pop(name)
+        process.kill()
+        process.wait()
+
+    def stop(self) -> None:
+        for process in self.processes.values():
+            process.kill()
+            process.wait()
+        self.processes = {}
