@@ -66,9 +66,10 @@
 
   function applySnapshot(snap) {
     const state = kindState(snap.kind);
+    const items = JSON.parse(snap.items_json); // pre-serialised by the server, like a delta's items
     state.entities = new Map();
     state.exercise = new Set();
-    for (const item of snap.items) {
+    for (const item of items) {
       if (!(item.data && item.data.deleted)) state.entities.set(item.id, item);
       if (item.exercise && !(item.data && item.data.deleted)) state.exercise.add(item.id);
     }
@@ -76,7 +77,7 @@
     state.ready = true;
     state.pending = false;
     live.stats.snapshots += 1;
-    notify(snap.kind, snap.items, { snapshot: true });
+    notify(snap.kind, items, { snapshot: true });
   }
 
   function request(event, kinds) {

@@ -18,6 +18,12 @@ log = logging.getLogger(__name__)
 SENTINEL_SCHEMES = ("redis+sentinel", "rediss+sentinel")
 
 
+# Connections one process may open. redis-py's own limit (100) makes a burst of gevent requests
+# fail with "Too many connections"; here a request waits up to POOL_WAIT_S for a free one instead.
+MAX_CONNECTIONS = 400
+POOL_WAIT_S = 10
+
+
 def client_from_url(url: str, **options: object) -> redis.Redis:
     """A redis-py client for any URL we accept, Sentinel included (master of the service)."""
     scheme = urlparse(url).scheme
@@ -26,9 +32,12 @@ def client_from_url(url: str, **options: object) -> redis.Redis:
 
         sentinels, service, kwargs = parse_redis_sentinel_url(url.replace("rediss+", "redis+"))
         sentinel = Sentinel(sentinels, sentinel_kwargs=dict(kwargs), **{**kwargs, **options})
-        master: redis.Redis = sentinel.master_for(service or "mymaster")
+        master: redis.Redis = sentinel.master_for(service or "mymaster", max_connections=MAX_CONNECTIONS)
         return master
-    return redis.Redis.from_url(url, **options)
+    pool = redis.BlockingConnectionPool.from_url(
+        url, max_connections=MAX_CONNECTIONS, timeout=POOL_WAIT_S, **options
+    )
+    return redis.Redis(connection_pool=pool)
 
 
 @dataclass

@@ -35,7 +35,7 @@ from cop.store.connection import Store, open_store
 from cop.store.embedded import EmbeddedRedis, redis_server_binary
 from cop.store.streams import StreamWriter
 from cop.store.users import UserStore
-from tests.conftest import PASSWORD, Proc, WebServer, cop_process, login_session, start_web
+from tests.conftest import PASSWORD, Proc, WebServer, cop_process, free_port, login_session
 from tests.integration.helpers import Recorder, drain, expected_state
 
 DISCIPLINES = ("D1", "D2", "D3", "D4", "D5")
@@ -255,6 +255,7 @@ class Stack:
         feed_units: int = 300,
         redis: EmbeddedRedis | None = None,
         redis_url: str | None = None,
+        log_level: str = "INFO",
     ) -> Stack:
         if redis_url is None:
             redis = redis or EmbeddedRedis(workdir / "redis")
@@ -264,13 +265,13 @@ class Stack:
             redis_prefix="drill",
             data_dir=workdir,
             hub_claim_idle_ms=1000,
-            log_level="INFO",
+            log_level=log_level,
         )
         store = open_store(settings)
         users = UserStore(store.client, store.keys)
         users.add("watch", PASSWORD, Role.ADMIN, replace=True)
         token = users.add_token("drill-flow")
-        hub = cop_process(settings, workdir, "hub", "hub").start()
+        hub = cop_process(settings, workdir, "hub", "hub", COP_LOG_LEVEL=log_level).start()
         feed = cop_process(
             settings,
             workdir,
@@ -280,8 +281,22 @@ class Stack:
             "--simulate",
             COP_SIM_UNITS=str(feed_units),
             COP_FEED_HEARTBEAT_S="1",
+            COP_LOG_LEVEL=log_level,
         ).start()
-        web = start_web(settings, workdir)
+        port = free_port()
+        web = WebServer(
+            cop_process(
+                settings,
+                workdir,
+                "web",
+                "web",
+                "--port",
+                str(port),
+                COP_ASYNC_MODE="gevent",
+                COP_LOG_LEVEL=log_level,
+            ),
+            port,
+        ).start()
         return cls(settings, workdir, redis, store, web, hub, feed, token)
 
     def victims(self) -> dict[str, tuple[Callable[[], Any], Callable[[], Any]]]:
@@ -314,7 +329,7 @@ class DrillResult:
     dead_letters: int
     refusals: dict[str, int]
     slowest_refusal_s: float
-    ingest_resumed_s: float | None  # kill → first acknowledgement after it (None: never interrupted)
+    ingest_resumed_s: float | None  # restart → first acknowledgement after it (None: never interrupted)
     push_resumed_s: float | None  # restart → first delta after it
     outage_s: float
     seen_during: Any = None
@@ -326,7 +341,7 @@ class DrillResult:
             f"{self.victim:<6} down {self.outage_s:4.0f} s  acknowledged {self.acknowledged:>6,}  "
             f"missing {self.missing}  state≠undisturbed {self.differing}  "
             f"state=stream {self.state_matches_stream}  DLQ {self.dead_letters}  "
-            f"ingest back {resumed} after kill  push back {push} after restart  "
+            f"after the restart: ingest back {resumed}, push back {push}  "
             f"refusals {dict(self.refusals)} (slowest {self.slowest_refusal_s:.2f} s)"
         )
 
@@ -382,7 +397,7 @@ def run_drill(
         dead_letters=int(stack.store.client.xlen(stack.store.keys.dlq("position"))),
         refusals=dict(flow.refusals),
         slowest_refusal_s=flow.slowest_refusal_s,
-        ingest_resumed_s=None if resumed is None else resumed - killed_at,
+        ingest_resumed_s=None if resumed is None else max(0.0, resumed - restarted_at),
         push_resumed_s=None if push is None else push - restarted_at,
         outage_s=outage_s,
         seen_during=seen_during,
@@ -395,8 +410,6 @@ class SentinelCluster:
     SERVICE = "cop"
 
     def __init__(self, workdir: Path) -> None:
-        from tests.conftest import free_port
-
         self.workdir = workdir
         self.ports = {"a": free_port(), "b": free_port()}
         self.sentinel_ports = [free_port() for _ in range(3)]
@@ -413,7 +426,7 @@ class SentinelCluster:
         config = folder / "redis.conf"
         if not config.exists():  # a Sentinel rewrites its own config: keep it across restarts
             config.write_text("\n".join([f'dir "{folder}"', f'logfile "{folder}/log"', *lines]) + "\n")
-        self.processes[name] = subprocess.Popen(  # noqa: S603 - the embedded binary, our config
+        self.processes[name] = subprocess.Popen(
             [str(redis_server_binary()), str(config), *extra],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
@@ -421,7 +434,13 @@ class SentinelCluster:
         )
 
     def start_server(self, name: str, replica_of: str | None = None) -> None:
-        lines = [f"port {self.ports[name]}", "bind 127.0.0.1", "appendonly yes", "appendfsync everysec", 'save ""']
+        lines = [
+            f"port {self.ports[name]}",
+            "bind 127.0.0.1",
+            "appendonly yes",
+            "appendfsync everysec",
+            'save ""',
+        ]
         if replica_of:
             lines.append(f"replicaof 127.0.0.1 {self.ports[replica_of]}")
         self._spawn(name, lines)

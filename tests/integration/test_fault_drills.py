@@ -50,7 +50,7 @@ def test_redis_killed_for_30_s_under_flow_loses_nothing_acknowledged(stack):
     # Every refusal while Redis was away was a quick 503, never a 500 or a hang.
     assert set(result.refusals) == {"503"} and result.refusals["503"] > 20, result.line()
     assert result.slowest_refusal_s < 6, result.line()
-    assert result.ingest_resumed_s is not None and result.ingest_resumed_s < 45, result.line()
+    assert result.ingest_resumed_s is not None and result.ingest_resumed_s < 15, result.line()
     assert result.push_resumed_s is not None and result.push_resumed_s < 15, result.line()
     # The simulated feed kept its observations while Redis was away and wrote them afterwards.
     assert "Redis unavailable" in stack.feed.output() and stack.feed.process.poll() is None

@@ -257,3 +257,30 @@ def test_a_unit_leaving_a_province_departs_from_its_room_without_saying_where(st
     writer.append([position("amb-5", at(3), prov_code="10000", lat=51.22, lon=4.43)])
     drain(hub)
     assert len(recorder.deltas("province:60000/position")) == 2
+
+
+def test_the_unparsed_view_of_a_province_equals_the_parsed_one(store, settings):
+    writer = StreamWriter(store.client, store.keys, settings)
+    writer.append(
+        [position(f"u{i}", at(i), prov_code=PROVINCES[i % len(PROVINCES)]) for i in range(60)]
+        + [position("national-unit", at(61), prov_code=None)]
+    )
+    drain(Hub(store, Recorder(), consumer="c"))
+    state = store.keys.state("position")
+    # Spanning two provinces: one applied by the hub (order entry), one written without an entry.
+    spanning = {"id": "span", "observed_at": at(70).isoformat(), "data": {"prov_code": "10000"}}
+    spanning["data"]["prov_codes"] = ["10000", "60000"]
+    store.client.hset(state, "span", orjson.dumps(spanning))
+    store.client.hset(store.keys.state_order("position"), "span", "x|10000")
+    store.client.hset(state, "orphan", orjson.dumps({**spanning, "id": "orphan"}))
+    states = StateStore(store.client, store.keys)
+    for scope in ({"60000"}, {"10000"}, {"40000", "70000"}):
+
+        def can_read(prov, scope=scope):
+            return prov is None or prov in scope
+
+        unparsed = sorted(orjson.loads(raw)["id"] for raw in states.visible_raw("position", can_read))
+        assert unparsed == sorted(item["id"] for item in states.visible("position", can_read))
+        assert "national-unit" in unparsed
+        assert ("span" in unparsed) == bool(scope & {"10000", "60000"})
+        assert ("orphan" in unparsed) == bool(scope & {"10000", "60000"})

@@ -76,7 +76,7 @@ def test_two_web_processes_share_the_message_queue(settings, store, tmp_path, ad
     try:
         clients = [LiveClient(first.url, admin), LiveClient(second.url, admin)]
         for client in clients:
-            assert client.subscribe("position")["snapshots"][0]["items"] == []
+            assert delta_items(client.subscribe("position")["snapshots"][0]) == []
         StreamWriter(store.client, store.keys, settings).append(
             [position("amb-1", at(1)), position("amb-2", at(2), prov_code="10000")]
         )
@@ -110,7 +110,7 @@ def test_clients_receive_only_their_scope(settings, store, web, admin):
     national = LiveClient(web.url, admin)
     try:
         snapshot = coordinator.subscribe("position")["snapshots"][0]
-        assert [i["id"] for i in snapshot["items"]] == ["liege-0"]
+        assert [i["id"] for i in delta_items(snapshot)] == ["liege-0"]
         assert coordinator.hello and coordinator.hello["rooms"] == ["global", "province:60000"]
         national.subscribe("position")
         writer.append(
