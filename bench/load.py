@@ -25,8 +25,10 @@ import multiprocessing as mp
 import re
 import sys
 import tempfile
+import threading
 import time
 from collections import defaultdict
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -34,6 +36,7 @@ from typing import Any
 import numpy as np
 import orjson
 import psutil
+import requests
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -54,6 +57,47 @@ WORKERS = 3
 
 
 RECEIVED = re.compile(r'"received_at":"([^"]+)"')
+
+
+class SteadyDriver(Driver):
+    """The map bench's driver, posting each 100 ms batch without waiting for the previous answer
+    (up to four in flight), so a slow answer does not lower the offered rate."""
+
+    def run(self) -> None:
+        per_tick = max(1, self.rate // 10)
+        lock = threading.Lock()
+
+        def post(items: list[dict[str, object]]) -> None:
+            started = time.perf_counter()
+            response = sessions.get().post(self.url, json=items, timeout=30)
+            with lock:
+                self.post_ms.append((time.perf_counter() - started) * 1000)
+                if response.ok:
+                    self.accepted += response.json()["accepted"]
+                self.sent += len(items)
+
+        sessions = ThreadSessions(self.session.headers)
+        with ThreadPoolExecutor(max_workers=4) as pool:
+            start = time.monotonic()
+            ticks = 0
+            while time.monotonic() - start < self.seconds:
+                pool.submit(post, self.batch(per_tick))
+                ticks += 1
+                time.sleep(max(0.0, start + ticks * 0.1 - time.monotonic()))
+
+
+class ThreadSessions(threading.local):
+    """One requests session per posting thread."""
+
+    def __init__(self, headers: Any) -> None:
+        self.headers = dict(headers)
+        self.session: requests.Session | None = None
+
+    def get(self) -> requests.Session:
+        if self.session is None:
+            self.session = requests.Session()
+            self.session.headers.update(self.headers)
+        return self.session
 
 
 class Viewer:
@@ -114,7 +158,7 @@ class Viewer:
         snapshot = reply["snapshots"][0]
         self.seqs = dict(snapshot["seqs"])
         if self.auditor:
-            for item in snapshot["items"]:
+            for item in orjson.loads(snapshot["items_json"]):
                 self._hold(item)
         self.synced_at = time.time()
         self.syncs += 1
@@ -352,7 +396,7 @@ def main() -> None:
         f"# machine: {machine()}; embedded Redis, one hub, one web process (gevent), "
         f"{CLIENTS} python-socketio clients in {WORKERS} processes, Chromium headless on /wall"
     )
-    driver = Driver(stack.web.url, stack.token, args.units, args.rate, args.seconds)
+    driver = SteadyDriver(stack.web.url, stack.token, args.units, args.rate, args.seconds)
     driver.seed()
     specs = users(stack)
     started = time.monotonic()
@@ -411,6 +455,12 @@ def main() -> None:
                 timeout=60_000,
             )
             wall_back = time.time() - killed
+            back = sorted(at - healthy for at, _n, c in synced if c and at > killed)
+            if back:
+                print(
+                    f"  clients resynchronised after the web answered: p50 {back[len(back) // 2]:.1f} s  "
+                    f"p95 {back[int(len(back) * 0.95)]:.1f} s  last {back[-1]:.1f} s"
+                )
             print(
                 f"## reconnect storm (web SIGKILLed, restarted in {healthy - killed:.1f} s): "
                 f"{sum(1 for at, _n, c in synced if c and at > killed)}/{len(synced)} clients resynchronised "
@@ -433,7 +483,7 @@ def storm_text(storm: float | None, restart_s: float) -> str:
 def soak(args: Any, stack: Stack, clients: Clients, page: Any, cdp: Any, web: Any, hub: Any) -> None:
     """Hold the load for `--soak` seconds; sample memory every minute after GC; report growth."""
     web = psutil.Process(stack.web.proc.process.pid)  # the restarted one
-    driver = Driver(stack.web.url, stack.token, args.units, args.rate, args.soak)
+    driver = SteadyDriver(stack.web.url, stack.token, args.units, args.rate, args.soak)
     driver.start()
     print(f"## soak: {args.rate:,}/s for {args.soak / 60:.0f} min; memory every minute")
     print(
