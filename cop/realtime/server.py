@@ -13,7 +13,7 @@ from cop.api.ops import SOCKET_CLIENTS
 from cop.domain.rooms import STATUS_ROOM, kind_room
 from cop.feeds.logbook import log_room, may_read
 from cop.hub.deltas import LIVE_NAMESPACE
-from cop.realtime.snapshot import snapshot
+from cop.realtime.snapshot import SharedStateReads, snapshot
 from cop.settings import STREAM_KINDS
 from cop.store.connection import Store
 from cop.store.state import StateStore
@@ -34,6 +34,7 @@ def _kinds(request: Any) -> list[str]:
 
 def register_handlers(socketio: SocketIO, store: Store) -> None:
     state = StateStore(store.client, store.keys)
+    reads = SharedStateReads(state)  # a reconnect storm reads each kind's state a few times, not 300
 
     @socketio.on("connect", namespace=LIVE_NAMESPACE)
     def on_connect(auth: Any = None) -> None:
@@ -70,7 +71,7 @@ def register_handlers(socketio: SocketIO, store: Store) -> None:
         for kind in kinds:
             for room in user.data_rooms():
                 join_room(kind_room(room, kind))
-        return {"snapshots": [snapshot(store, user, kind) for kind in kinds]}
+        return {"snapshots": [snapshot(store, user, kind, reads) for kind in kinds]}
 
     @socketio.on("subscribe_log", namespace=LIVE_NAMESPACE)
     def on_subscribe_log(request: Any) -> dict[str, Any]:
@@ -98,4 +99,4 @@ def register_handlers(socketio: SocketIO, store: Store) -> None:
             kinds = _kinds(request)
         except ValueError as error:
             return {"error": str(error)}
-        return {"snapshots": [snapshot(store, current_user.user, kind) for kind in kinds]}
+        return {"snapshots": [snapshot(store, current_user.user, kind, reads) for kind in kinds]}

@@ -106,24 +106,17 @@ class StateStore:
     def count(self, kind: str) -> int:
         return int(self.client.hlen(self.keys.state(kind)))
 
-    def visible_raw(self, kind: str, can_read: Callable[[str | None], bool]) -> list[bytes]:
-        """Like `visible()`, as the stored JSON, mostly without parsing it (snapshots for hundreds
-        of clients at once): the order hash says each entity's province; only an envelope that
-        lists several provinces (`prov_codes`) or has no order entry is parsed."""
+    def read_raw(self, kind: str) -> tuple[dict[bytes, bytes], dict[bytes, bytes]]:
+        """The whole state of a kind as stored, with its order hash (each entity's province)."""
         pipe = self.client.pipeline(transaction=False)
         pipe.hgetall(self.keys.state(kind))
         pipe.hgetall(self.keys.state_order(kind))
         state, order = pipe.execute()
-        kept = []
-        for entity_id, raw in state.items():
-            mark = order.get(entity_id)
-            if mark is not None and can_read(mark.rpartition(b"|")[2].decode() or None):
-                kept.append(raw)
-            elif mark is None or b"prov_codes" in raw:
-                data = orjson.loads(raw)["data"]
-                if can_read(data.get("prov_code")) or any(can_read(p) for p in data.get("prov_codes") or ()):
-                    kept.append(raw)
-        return kept
+        return state, order
+
+    def visible_raw(self, kind: str, can_read: Callable[[str | None], bool]) -> list[bytes]:
+        """Like `visible()`, as the stored JSON (see `visible_in`)."""
+        return visible_in(*self.read_raw(kind), can_read)
 
     def visible(self, kind: str, can_read: Callable[[str | None], bool]) -> list[dict[str, Any]]:
         """Every stored envelope (as a dict) whose province the reader may see."""
@@ -134,3 +127,21 @@ class StateStore:
             if can_read(data.get("prov_code")) or any(can_read(p) for p in data.get("prov_codes") or ()):
                 items.append(item)
         return items
+
+
+def visible_in(
+    state: dict[bytes, bytes], order: dict[bytes, bytes], can_read: Callable[[str | None], bool]
+) -> list[bytes]:
+    """The stored envelopes a reader may see, mostly without parsing them (snapshots for hundreds
+    of clients at once): the order hash says each entity's province; only an envelope that lists
+    several provinces (`prov_codes`) or has no order entry is parsed."""
+    kept = []
+    for entity_id, raw in state.items():
+        mark = order.get(entity_id)
+        if mark is not None and can_read(mark.rpartition(b"|")[2].decode() or None):
+            kept.append(raw)
+        elif mark is None or b"prov_codes" in raw:
+            data = orjson.loads(raw)["data"]
+            if can_read(data.get("prov_code")) or any(can_read(p) for p in data.get("prov_codes") or ()):
+                kept.append(raw)
+    return kept
