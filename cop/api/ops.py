@@ -24,6 +24,7 @@ from cop.store.feeds import feed_health
 from cop.store.users import UserStore
 
 HUB_SILENT_AFTER_S = 10.0
+HUB_LAG_LIMIT_S = 30.0  # readiness: the hub reads entries at most this far behind the newest
 
 # Per-process figures, shared by the API and the Socket.IO handlers of this process.
 REGISTRY = CollectorRegistry(auto_describe=True)
@@ -33,6 +34,30 @@ API_ITEMS = Counter(
 SOCKET_CLIENTS = Gauge(
     "cop_socket_clients", "Socket.IO clients connected to this web process", registry=REGISTRY
 )
+
+
+def stream_ms(stream_id: bytes | str) -> int:
+    text = stream_id.decode() if isinstance(stream_id, bytes) else stream_id
+    return int(text.split("-", 1)[0])
+
+
+def hub_lag(store: Store, group: str = "hub") -> dict[str, float]:
+    """Per kind, how far the hub's reading is behind the newest entry, in seconds: the time part
+    of the stream's last id minus that of the last id delivered to the hub (0 when caught up)."""
+    lags: dict[str, float] = {}
+    for kind in STREAM_KINDS:
+        stream = store.keys.stream(kind)
+        try:
+            last = store.client.xinfo_stream(stream)["last-generated-id"]
+            groups = store.client.xinfo_groups(stream)
+        except redis.ResponseError:  # no such stream yet
+            continue
+        names = (group, group.encode())
+        delivered = next((g["last-delivered-id"] for g in groups if g["name"] in names), None)
+        if delivered is None:
+            continue
+        lags[kind] = max(0, stream_ms(last) - stream_ms(delivered)) / 1000
+    return lags
 
 
 def hub_status(store: Store) -> dict[str, Any] | None:
@@ -85,7 +110,14 @@ class StoreCollector(Collector):
                 pending.add_metric([kind], count)
             age.add_metric([], (now - datetime.fromisoformat(status["hub_at"])).total_seconds())
             applied.add_metric([], status.get("applied", 0))
-        yield from (pending, age, applied, latency)
+        lag = GaugeMetricFamily(
+            "cop_hub_lag_seconds",
+            "How far the hub's reading is behind the newest entry of each stream",
+            labels=["kind"],
+        )
+        for kind, seconds in hub_lag(self.store).items():
+            lag.add_metric([kind], seconds)
+        yield from (pending, age, applied, latency, lag)
         feeds = feed_health(client, keys, now, self.store.settings.feed_stale_after_s)
         up = GaugeMetricFamily("cop_feed_up", "1 if the feed's heartbeat is fresh", labels=["feed"])
         beat = GaugeMetricFamily(
@@ -120,10 +152,15 @@ def create_ops(store: Store, users: UserStore) -> Blueprint:
         now = datetime.now(UTC)
         status = hub_status(store)
         hub_age = (now - datetime.fromisoformat(status["hub_at"])).total_seconds() if status else None
+        lag = hub_lag(store)
+        state = "ok" if hub_age is not None and hub_age <= HUB_SILENT_AFTER_S else "silent"
+        if state == "ok" and max(lag.values(), default=0.0) > HUB_LAG_LIMIT_S:
+            state = "lagging"
         checks["hub"] = {
-            "state": "ok" if hub_age is not None and hub_age <= HUB_SILENT_AFTER_S else "silent",
+            "state": state,
             "age_s": None if hub_age is None else round(hub_age, 1),
             "pending": (status or {}).get("pending", {}),
+            "lag_s": lag,
         }
         feeds = feed_health(store.client, store.keys, now, store.settings.feed_stale_after_s)
         checks["feeds"] = {name: info["state"] for name, info in feeds.items()}
