@@ -11,6 +11,8 @@ import time
 from pathlib import Path
 
 import redis
+from redis.backoff import NoBackoff
+from redis.retry import Retry
 
 log = logging.getLogger(__name__)
 
@@ -83,7 +85,10 @@ class EmbeddedRedis:
     def _ping(self) -> bool:
         if not self.socket_path.exists():
             return False
-        client = redis.Redis(unix_socket_path=str(self.socket_path), socket_timeout=1)
+        # One quick try: redis-py's default retries (with backoff) made a stale socket cost ~4.5 s.
+        client = redis.Redis(
+            unix_socket_path=str(self.socket_path), socket_timeout=1, retry=Retry(NoBackoff(), 0)
+        )
         try:
             return bool(client.ping())
         except (redis.ConnectionError, redis.TimeoutError, OSError):
@@ -134,7 +139,9 @@ class EmbeddedRedis:
         """Shut the server down cleanly (AOF flushed), if this process started it."""
         if self.process is None:
             return
-        client = redis.Redis(unix_socket_path=str(self.socket_path), socket_timeout=5)
+        client = redis.Redis(
+            unix_socket_path=str(self.socket_path), socket_timeout=5, retry=Retry(NoBackoff(), 0)
+        )
         try:
             client.shutdown(nosave=True)
         except (redis.ConnectionError, redis.TimeoutError, OSError):
