@@ -120,13 +120,7 @@ class StateStore:
 
     def visible(self, kind: str, can_read: Callable[[str | None], bool]) -> list[dict[str, Any]]:
         """Every stored envelope (as a dict) whose province the reader may see."""
-        items = []
-        for raw in self.client.hvals(self.keys.state(kind)):
-            item = orjson.loads(raw)
-            data = item["data"]
-            if can_read(data.get("prov_code")) or any(can_read(p) for p in data.get("prov_codes") or ()):
-                items.append(item)
-        return items
+        return [orjson.loads(raw) for raw in self.visible_raw(kind, can_read)]
 
 
 def visible_in(
