@@ -41,12 +41,11 @@ import requests
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.common import machine  # noqa: E402
+from bench.common import logged_in_page, machine  # noqa: E402
 from bench.map_latency import Driver  # noqa: E402
 from cop.domain.users import Role  # noqa: E402
 from cop.geo.reference import provinces  # noqa: E402
 from cop.store.users import UserStore  # noqa: E402
-from tests.browser.conftest import CHROMIUM_ARGS  # noqa: E402
 from tests.conftest import PASSWORD, chromium_path, login_session  # noqa: E402
 from tests.integration.drill import Stack  # noqa: E402
 
@@ -405,17 +404,12 @@ def main() -> None:
     print(f"# {len(specs)} clients connected and synchronised in {time.monotonic() - started:.1f} s ({took})")
     try:
         with sync_playwright() as playwright:
-            browser = playwright.chromium.launch(executable_path=path, args=CHROMIUM_ARGS)
-            page = browser.new_page(viewport={"width": 1920, "height": 1080})
-            page.goto(f"{stack.web.url}/login?next=/wall")
-            page.fill("#username", "watch")
-            page.fill("#password", PASSWORD)
-            page.click("#login-submit")
+            browser, page, cdp = logged_in_page(
+                playwright, path, f"{stack.web.url}/login?next=/wall", "watch", PASSWORD, (1920, 1080)
+            )
             page.wait_for_function(
                 f"window.COP && COP.liveMap && COP.liveMap.units.size >= {args.units}", timeout=120_000
             )
-            cdp = page.context.new_cdp_session(page)
-            cdp.send("Performance.enable")
             clients.ask("reset")
             page.evaluate("COP.liveMap.latencies = []; COP.liveMap.awaitingDraw = []")
             web.cpu_percent(None)

@@ -29,12 +29,12 @@ import requests
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.common import logged_in_page  # noqa: E402
 from cop.domain.users import Role  # noqa: E402
 from cop.settings import Settings  # noqa: E402
 from cop.store.connection import open_store  # noqa: E402
 from cop.store.embedded import EmbeddedRedis  # noqa: E402
 from cop.store.users import UserStore  # noqa: E402
-from tests.browser.conftest import CHROMIUM_ARGS  # noqa: E402
 from tests.conftest import chromium_path, free_port, wait_healthy  # noqa: E402
 
 PASSWORD = "bench-password-1"
@@ -227,15 +227,8 @@ def main() -> None:
     )
     try:
         with sync_playwright() as playwright:
-            browser = playwright.chromium.launch(executable_path=path, args=CHROMIUM_ARGS)
-            page = browser.new_page(viewport={"width": 1600, "height": 900})
-            page.goto(f"{base}/")
-            page.fill("#username", "bench")
-            page.fill("#password", PASSWORD)
-            page.click("#login-submit")
+            browser, page, cdp = logged_in_page(playwright, path, f"{base}/", "bench", PASSWORD, (1600, 900))
             page.wait_for_function("window.COP && COP.liveMap && COP.liveMap.map", timeout=30_000)
-            cdp = page.context.new_cdp_session(page)
-            cdp.send("Performance.enable")
             web, hub = psutil.Process(processes[1].pid), psutil.Process(processes[0].pid)
             for spec in args.runs.split(","):
                 units, rate, seconds = spec.split(":")
