@@ -24,6 +24,16 @@ def test_web_killed_under_flow_the_wall_comes_back_with_the_same_state(tmp_path,
         stack.web.proc.kill()
         page.wait_for_selector("#cop-freshness[data-state=disconnected]", state="attached", timeout=20_000)
         browser.screenshot("wall-web-killed")
+        # The CONNECTION LOST banner is readable: nothing (such as the exercise banner) covers it.
+        seen = page.evaluate(
+            """() => {
+              const banner = document.getElementById('cop-wall-banner');
+              const box = banner.getBoundingClientRect();
+              const top = document.elementFromPoint(box.left + box.width / 2, box.top + box.height / 2);
+              return !banner.hidden && banner.contains(top) ? banner.textContent : null;
+            }"""
+        )
+        assert seen == "CONNECTION LOST — RECONNECTING…"
         time.sleep(2)
         stack.web.start()
         page.wait_for_selector("#cop-freshness[data-state=live]", state="attached", timeout=30_000)
