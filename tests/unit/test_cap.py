@@ -169,3 +169,39 @@ def test_our_alert_becomes_one_info_per_language():
     assert [i.language for i in cap.infos] == ["nl-BE", "fr-BE"] and cap.status == "Exercise"
     schema = etree.XMLSchema(etree.parse(str(SHARED / "standards/cap-1.2/CAP-v1.2.xsd")))
     assert schema.validate(etree.fromstring(write_cap(cap))), schema.error_log
+
+
+def test_a_remote_schema_location_is_never_fetched():
+    import http.server
+    import threading
+
+    hits: list[str] = []
+
+    class Recorder(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):
+            hits.append(self.path)
+            self.send_response(200)
+            self.end_headers()
+            self.wfile.write(b'<xs:schema xmlns:xs="http://www.w3.org/2001/XMLSchema"/>')
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.HTTPServer(("127.0.0.1", 0), Recorder)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        remote = f"http://127.0.0.1:{server.server_port}/cap.xsd"
+        original = (SHARED / "conformance/cap-1.2/google__australia.cap").read_bytes()
+        namespace = b'xmlns:cap="urn:oasis:names:tc:emergency:cap:1.2"'
+        assert namespace in original
+        pointed = original.replace(
+            namespace,
+            namespace + b' xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance"'
+            b' xsi:schemaLocation="urn:oasis:names:tc:emergency:cap:1.2 ' + remote.encode() + b'"',
+            1,
+        )
+        document = read_cap_document(pointed)
+        assert len(document.alerts) == 1  # validated against the shipped OASIS schema only
+        assert hits == []  # and no connection was made to the schema's address
+    finally:
+        server.shutdown()
