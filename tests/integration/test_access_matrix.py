@@ -8,7 +8,6 @@ from datetime import UTC, datetime
 
 import pytest
 
-from cop.app import create_app
 from cop.domain.envelope import Envelope
 from cop.domain.incidents import IncidentPayload
 from cop.domain.users import Role
@@ -22,11 +21,6 @@ from tests.integration.helpers import login as form_login
 
 LIMBURG, LIEGE = "70000", "60000"
 ROLES = ("anonymous", "token", "viewer", "analyst", "limburg", "liege", "manager", "admin")
-
-
-@pytest.fixture
-def app(settings, store):
-    return create_app(settings, store)
 
 
 @pytest.fixture

@@ -7,7 +7,6 @@ from datetime import UTC, datetime, timedelta
 import pytest
 import shapely.geometry
 
-from cop.app import create_app
 from cop.domain.envelope import Envelope
 from cop.domain.incidents import IncidentPayload
 from cop.domain.users import Role
@@ -24,11 +23,6 @@ from tests.integration.helpers import login as form_login
 
 TESSENDERLO = (51.065, 5.08)
 LIMBURG, ANTWERP, LIEGE = "70000", "10000", "60000"
-
-
-@pytest.fixture
-def app(settings, store):
-    return create_app(settings, store)
 
 
 @pytest.fixture

@@ -20,11 +20,6 @@ LIEGE_CHU = "2110"  # an emergency hospital of the shipped list, looked up below
 
 
 @pytest.fixture
-def app(settings, store):
-    return create_app(settings, store)
-
-
-@pytest.fixture
 def token(store):
     return UserStore(store.client, store.keys).add_token("medops-gateway")
 

@@ -11,7 +11,6 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from cop.app import create_app
 from cop.domain.users import Role
 from cop.store.users import UserStore
 from tests.conftest import PASSWORD, SHARED
@@ -54,11 +53,6 @@ def position_items():
         }
     )
     return st.lists(st.one_of(good, json_values), max_size=12)
-
-
-@pytest.fixture
-def app(settings, store):
-    return create_app(settings, store)
 
 
 @pytest.fixture

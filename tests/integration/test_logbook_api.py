@@ -9,31 +9,19 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from lxml import etree
 
-from cop.app import create_app
 from cop.domain.envelope import Envelope
 from cop.domain.incidents import DAILY_OPERATIONS_ID
 from cop.domain.users import Role
 from cop.feeds.hospitals import seed_payload
 from cop.geo.sites import emergency_hospitals
-from cop.hub.worker import Hub
 from cop.store.streams import StreamWriter
 from cop.store.users import UserStore
 from tests.conftest import PASSWORD
-from tests.integration.helpers import Recorder, drain, position
+from tests.integration.helpers import drain, position
 from tests.integration.helpers import login as form_login
 
 LIMBURG, LIEGE = "70000", "60000"
 SITREP = "{urn:oasis:names:tc:emergency:EDXL:SitRep:1.0}"
-
-
-@pytest.fixture
-def app(settings, store):
-    return create_app(settings, store)
-
-
-@pytest.fixture
-def hub(store):
-    return Hub(store, Recorder(), consumer="c")
 
 
 @pytest.fixture

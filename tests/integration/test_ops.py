@@ -5,17 +5,9 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime
 
-import pytest
-
-from cop.app import create_app
 from cop.hub.worker import Hub
 from cop.store.users import UserStore
 from tests.integration.helpers import Recorder, drain, position
-
-
-@pytest.fixture
-def app(settings, store):
-    return create_app(settings, store)
 
 
 def test_readiness_follows_the_hub_and_needs_no_login(app, store):

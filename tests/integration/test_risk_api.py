@@ -10,34 +10,22 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from lxml import etree
 
-from cop.app import create_app
 from cop.domain.alerts import alert_entity_id
 from cop.domain.users import Role
 from cop.feeds.indicators import IndicatorsFeed
-from cop.hub.worker import Hub
 from cop.store.audit import read_audit
 from cop.store.state import StateStore
 from cop.store.users import UserStore
 from tests.conftest import PASSWORD, SHARED
-from tests.integration.helpers import Recorder, drain
+from tests.integration.helpers import drain
 from tests.integration.helpers import login as form_login
 
 LIMBURG, LIEGE = "70000", "60000"
 
 
 @pytest.fixture
-def app(settings, store):
-    return create_app(settings, store)
-
-
-@pytest.fixture
 def token(store):
     return UserStore(store.client, store.keys).add_token("meteo-gateway")
-
-
-@pytest.fixture
-def hub(store):
-    return Hub(store, Recorder(), consumer="c")
 
 
 @pytest.fixture

@@ -6,7 +6,6 @@ import re
 
 import pytest
 
-from cop.app import create_app
 from cop.domain.users import Role
 from cop.layouts.pages import PAGES
 from cop.store.audit import read_audit
@@ -14,11 +13,6 @@ from cop.store.streams import StreamWriter
 from cop.store.users import UserStore
 from tests.conftest import PASSWORD
 from tests.integration.helpers import Recorder, at, drain, login, position
-
-
-@pytest.fixture
-def app(settings, store):
-    return create_app(settings, store)
 
 
 @pytest.fixture
