@@ -44,6 +44,22 @@ def open_risk(new_page, web, username):
     return browser
 
 
+def demer(level: str, value: float, observed_at: str) -> dict[str, object]:
+    """A river-level reading of the Demer at Diest (Limburg)."""
+    return {
+        "indicator": "river_flanders",
+        "scope": "station",
+        "scope_id": "demer",
+        "name": "Demer at Diest",
+        "lat": 50.986,
+        "lon": 5.05,
+        "level": level,
+        "value": value,
+        "unit": "m",
+        "observed_at": observed_at,
+    }
+
+
 def test_tiles_province_map_changes_and_alerts_are_live(store, web, hub_proc, people, token, new_page):
     earlier = (datetime.now(UTC) - timedelta(hours=2)).isoformat()
     now = datetime.now(UTC).isoformat()
@@ -52,18 +68,7 @@ def test_tiles_province_map_changes_and_alerts_are_live(store, web, hub_proc, pe
         token,
         "indicators",
         json=[
-            {
-                "indicator": "river_flanders",
-                "scope": "station",
-                "scope_id": "demer",
-                "name": "Demer at Diest",
-                "lat": 50.986,
-                "lon": 5.05,
-                "level": "normal",
-                "value": 2.1,
-                "unit": "m",
-                "observed_at": earlier,
-            },
+            demer("normal", 2.1, earlier),
             {"indicator": "ocam", "scope": "national", "scope_id": "BE", "level": 2, "observed_at": now},
         ],
     )
@@ -77,18 +82,7 @@ def test_tiles_province_map_changes_and_alerts_are_live(store, web, hub_proc, pe
         token,
         "indicators",
         json=[
-            {
-                "indicator": "river_flanders",
-                "scope": "station",
-                "scope_id": "demer",
-                "name": "Demer at Diest",
-                "lat": 50.986,
-                "lon": 5.05,
-                "level": "pre-waak",
-                "value": 2.8,
-                "unit": "m",
-                "observed_at": now,
-            },
+            demer("pre-waak", 2.8, now),
         ],
     )
     page.wait_for_selector(
